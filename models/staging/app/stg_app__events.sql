@@ -1,0 +1,32 @@
+-- One row per app event that passed validation, first delivery kept.
+with
+
+validated as (
+    select * from {{ ref('base_app__events') }}
+    where reject_reason is null
+),
+
+deduplicated as (
+    {{ lw_deduplicate('validated', 'event_id', 'loaded_at, raw_record') }}
+),
+
+final as (
+    select
+        event_id,
+        device_id,
+        user_id,
+        source_event_name,
+        event_name,
+        event_category,
+        channel,
+        is_user_initiated,
+        event_at,
+        cast(event_at as date) as event_date,
+        platform,
+        app_version,
+        loaded_at,
+        {{ lw_is_late_arriving('event_at', 'loaded_at') }} as is_late_arriving
+    from deduplicated
+)
+
+select * from final

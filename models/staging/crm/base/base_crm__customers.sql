@@ -1,0 +1,52 @@
+-- One row per raw CRM customer row: email normalised, phone → E.164 with the
+-- customer's country calling code, consent Y/N/empty → true/false/null, validated.
+with
+
+source as (
+    select * from {{ source('crm', 'customers') }}
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+typed as (
+    select
+        source.customer_id as user_id,
+        {{ lw_normalize_email('source.email') }} as email,
+        nullif(trim(source.phone), '') as phone_raw,
+        {{ lw_normalize_phone('source.phone', 'country_codes.calling_code') }} as phone_e164,
+        upper(trim(source.country)) as country_code,
+        country_codes.calling_code,
+        {{ lw_safe_cast('source.signup_date', 'date') }} as signup_date,
+        {% for consent_channel in ['email', 'sms', 'push', 'whatsapp'] -%}
+        case upper(trim(source.consent_{{ consent_channel }}))
+            when 'Y' then true
+            when 'N' then false
+        end as has_consent_{{ consent_channel }},
+        {% endfor -%}
+        coalesce(lower(trim(source.account_closed)) = 'true', false) as is_account_closed,
+        nullif(trim(source.referred_by), '') as referred_by_user_id,
+        {{ lw_iso8601_to_utc('source.updated_at') }} as updated_at,
+        {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
+        {{ lw_row_to_json('source') }} as raw_record
+    from source
+    left join country_codes
+        on upper(trim(source.country)) = country_codes.country_code
+),
+
+validated as (
+    select
+        typed.*,
+        case
+            when typed.user_id is null then 'missing_customer_id'
+            when not {{ lw_is_valid_id('typed.user_id', 'user_id') }} then 'malformed_user_id'
+            when typed.email is null or not {{ lw_is_valid_id('typed.email', 'email') }} then 'malformed_email'
+            when typed.calling_code is null then 'unknown_country'
+            when typed.signup_date is null then 'unparseable_signup_date'
+            when typed.loaded_at is null then 'unparseable_timestamp'
+        end as reject_reason
+    from typed
+)
+
+select * from validated

@@ -1,0 +1,47 @@
+-- One row per landing table: raw rows read from the files, rows staged, rows
+-- quarantined and duplicate rows removed. Raw is counted from source() itself,
+-- so a staging bug that loses rows breaks raw = staged + quarantined + duplicates.
+with
+
+quarantined as (
+    select
+        source,
+        count(*) as quarantined_rows
+    from {{ ref('stg_landing__quarantined_rows') }}
+    group by source
+),
+
+{% for landing in lw_landing_tables() %}
+{{ landing.source }}_counts as (
+    select
+        '{{ landing.source }}' as source,
+        (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
+        (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
+        (
+            select count(*) - count(distinct {{ landing.key }})
+            from {{ ref(landing.base) }}
+            where reject_reason is null
+        ) as duplicate_rows
+),
+
+{% endfor %}
+all_counts as (
+    {% for landing in lw_landing_tables() %}
+    select * from {{ landing.source }}_counts
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+final as (
+    select
+        all_counts.source,
+        all_counts.raw_rows,
+        all_counts.staged_rows,
+        coalesce(quarantined.quarantined_rows, 0) as quarantined_rows,
+        all_counts.duplicate_rows
+    from all_counts
+    left join quarantined
+        on all_counts.source = quarantined.source
+)
+
+select * from final

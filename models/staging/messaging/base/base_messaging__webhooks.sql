@@ -1,0 +1,68 @@
+-- One row per raw messaging webhook: typed, recipient normalised per channel
+-- (email / phone / device id), mapped to the taxonomy and validated.
+with
+
+source as (
+    select * from {{ source('messaging', 'webhooks') }}
+),
+
+taxonomy as (
+    select * from {{ ref('event_taxonomy') }}
+    where source = 'messaging'
+),
+
+default_country as (
+    select calling_code from {{ ref('country_codes') }}
+    where country_code = '{{ var("default_country_code") }}'
+),
+
+typed as (
+    select
+        source.webhook_id,
+        source.message_id,
+        source.campaign_id,
+        lower(trim(source.channel)) as message_channel,
+        source.event as source_event_name,
+        {{ lw_iso8601_to_utc('source.occurred_at') }} as event_at,
+        {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
+        case when lower(trim(source.channel)) = 'email' then {{ lw_normalize_email('source.recipient') }} end
+            as recipient_email,
+        case
+            when lower(trim(source.channel)) in ('sms', 'whatsapp')
+                then {{ lw_normalize_phone('source.recipient', 'default_country.calling_code') }}
+        end as recipient_phone,
+        case when lower(trim(source.channel)) in ('push', 'in_app') then trim(source.recipient) end
+            as recipient_device_id,
+        {{ lw_row_to_json('source') }} as raw_record
+    from source
+    cross join default_country
+),
+
+validated as (
+    select
+        typed.*,
+        taxonomy.event_name,
+        taxonomy.event_category,
+        taxonomy.channel,
+        taxonomy.is_user_initiated,
+        case
+            when typed.webhook_id is null then 'missing_webhook_id'
+            when typed.message_channel not in ('email', 'sms', 'push', 'whatsapp', 'in_app')
+                or typed.message_channel is null then 'unknown_channel'
+            when typed.message_channel = 'email' and not {{ lw_is_valid_id('typed.recipient_email', 'email') }}
+                then 'malformed_email'
+            when typed.message_channel in ('sms', 'whatsapp') and typed.recipient_phone is null
+                then 'malformed_phone'
+            when typed.message_channel in ('push', 'in_app')
+                and not {{ lw_is_valid_id('typed.recipient_device_id', 'device_id') }}
+                then 'malformed_device_id'
+            when taxonomy.event_name is null then 'unknown_event_name'
+            when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'
+            when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+        end as reject_reason
+    from typed
+    left join taxonomy
+        on typed.source_event_name = taxonomy.source_event_name
+)
+
+select * from validated

@@ -1,0 +1,65 @@
+-- One row per raw order row: ISO times with offsets → UTC, amounts → base
+-- currency, email normalised, status mapped to the taxonomy, validated.
+with
+
+source as (
+    select * from {{ source('online_orders', 'orders') }}
+),
+
+fx_rates as (
+    select * from {{ ref('fx_rates') }}
+),
+
+taxonomy as (
+    select * from {{ ref('event_taxonomy') }}
+    where source = 'online_orders'
+),
+
+typed as (
+    select
+        source.order_id,
+        nullif(trim(source.user_id), '') as user_id,
+        {{ lw_normalize_email('source.customer_email') }} as email,
+        lower(trim(source.order_status)) as source_event_name,
+        source.currency as currency_code,
+        fx_rates.rate_to_base,
+        {{ lw_safe_cast('source.order_total', 'decimal(18, 4)') }} as order_total_local,
+        coalesce({{ lw_safe_cast("nullif(trim(source.refund_amount), '')", 'decimal(18, 4)') }}, 0)
+            as refund_amount_local,
+        {{ lw_safe_cast('source.item_count', 'integer') }} as item_count,
+        {{ lw_iso8601_to_utc('source.ordered_at') }} as event_at,
+        {{ lw_iso8601_to_utc('source.updated_at') }} as updated_at,
+        {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
+        {{ lw_row_to_json('source') }} as raw_record
+    from source
+    left join fx_rates
+        on source.currency = fx_rates.currency_code
+),
+
+validated as (
+    select
+        typed.*,
+        taxonomy.event_name,
+        taxonomy.event_category,
+        taxonomy.channel,
+        taxonomy.is_user_initiated,
+        case
+            when typed.order_id is null then 'missing_order_id'
+            when typed.user_id is not null and not {{ lw_is_valid_id('typed.user_id', 'user_id') }}
+                then 'malformed_user_id'
+            when typed.email is not null and not {{ lw_is_valid_id('typed.email', 'email') }}
+                then 'malformed_email'
+            when typed.user_id is null and typed.email is null then 'missing_customer'
+            when taxonomy.event_name is null then 'unknown_order_status'
+            when typed.rate_to_base is null then 'unknown_currency'
+            when typed.order_total_local is null then 'unparseable_amount'
+            when typed.order_total_local < 0 or typed.refund_amount_local < 0 then 'negative_amount'
+            when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'
+            when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+        end as reject_reason
+    from typed
+    left join taxonomy
+        on typed.source_event_name = taxonomy.source_event_name
+)
+
+select * from validated

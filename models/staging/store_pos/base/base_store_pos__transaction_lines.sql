@@ -1,0 +1,86 @@
+-- One row per raw POS line: store-local time → UTC with the store's time zone,
+-- price → base currency, phone → E.164 with the store country's calling code.
+with
+
+source as (
+    select * from {{ source('store_pos', 'transaction_lines') }}
+),
+
+stores as (
+    select * from {{ ref('stores') }}
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+fx_rates as (
+    select * from {{ ref('fx_rates') }}
+),
+
+taxonomy as (
+    select * from {{ ref('event_taxonomy') }}
+    where source = 'store_pos'
+),
+
+typed as (
+    select
+        source.transaction_id,
+        {{ lw_safe_cast('source.line_number', 'integer') }} as line_number,
+        source.transaction_id || '#' || source.line_number as line_key,
+        source.store_id,
+        stores.timezone as store_timezone,
+        {{ lw_local_to_utc(lw_safe_cast('source.transaction_local_time', 'timestamp'), 'stores.timezone') }}
+            as event_at,
+        {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
+        nullif(trim(source.loyalty_card), '') as loyalty_card,
+        nullif(trim(source.phone), '') as phone_raw,
+        {{ lw_normalize_phone('source.phone', 'country_codes.calling_code') }} as phone_e164,
+        source.sku,
+        {{ lw_safe_cast('source.quantity', 'integer') }} as quantity,
+        {{ lw_safe_cast('source.unit_price', 'decimal(18, 4)') }} as unit_price_local,
+        source.currency as currency_code,
+        fx_rates.rate_to_base,
+        lower(source.is_return) = 'true' as is_return,
+        {{ lw_row_to_json('source') }} as raw_record
+    from source
+    left join stores
+        on source.store_id = stores.store_id
+    left join country_codes
+        on stores.country_code = country_codes.country_code
+    left join fx_rates
+        on source.currency = fx_rates.currency_code
+),
+
+validated as (
+    select
+        typed.*,
+        case when typed.is_return then 'return' else 'purchase' end as source_event_name,
+        case
+            when typed.transaction_id is null or typed.line_number is null then 'missing_line_key'
+            when typed.store_timezone is null then 'unknown_store'
+            when typed.loyalty_card is not null and not {{ lw_is_valid_id('typed.loyalty_card', 'loyalty_card') }}
+                then 'malformed_loyalty_card'
+            when typed.rate_to_base is null then 'unknown_currency'
+            when typed.quantity is null or typed.unit_price_local is null then 'unparseable_amount'
+            when typed.unit_price_local < 0 then 'negative_amount'
+            when typed.is_return <> (typed.quantity < 0) then 'return_sign_mismatch'
+            when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'
+            when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+        end as reject_reason
+    from typed
+),
+
+mapped as (
+    select
+        validated.*,
+        taxonomy.event_name,
+        taxonomy.event_category,
+        taxonomy.channel,
+        taxonomy.is_user_initiated
+    from validated
+    left join taxonomy
+        on validated.source_event_name = taxonomy.source_event_name
+)
+
+select * from mapped

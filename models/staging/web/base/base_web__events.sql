@@ -1,0 +1,54 @@
+-- One row per raw web event row: typed, mapped to the taxonomy and validated.
+-- reject_reason is null for rows fit for staging; the first failing check wins.
+with
+
+source as (
+    select * from {{ source('web', 'events') }}
+),
+
+taxonomy as (
+    select * from {{ ref('event_taxonomy') }}
+    where source = 'web'
+),
+
+typed as (
+    select
+        source.event_id,
+        source.cookie_id,
+        nullif(trim(source.user_id), '') as user_id,
+        source.event_type as source_event_name,
+        cast(source.event_ts as timestamp) as event_at,
+        cast(source._loaded_at as timestamp) as loaded_at,
+        source.page_url,
+        source.product_id,
+        source.device_type,
+        source.browser,
+        source.utm_source,
+        source.utm_medium,
+        source.utm_campaign,
+        {{ lw_row_to_json('source') }} as raw_record
+    from source
+),
+
+validated as (
+    select
+        typed.*,
+        taxonomy.event_name,
+        taxonomy.event_category,
+        taxonomy.channel,
+        taxonomy.is_user_initiated,
+        case
+            when typed.event_id is null then 'missing_event_id'
+            when not {{ lw_is_valid_id('typed.cookie_id', 'cookie_id') }} then 'malformed_cookie_id'
+            when typed.user_id is not null and not {{ lw_is_valid_id('typed.user_id', 'user_id') }}
+                then 'malformed_user_id'
+            when taxonomy.event_name is null then 'unknown_event_name'
+            when typed.event_at is null or typed.loaded_at is null then 'missing_timestamp'
+            when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+        end as reject_reason
+    from typed
+    left join taxonomy
+        on typed.source_event_name = taxonomy.source_event_name
+)
+
+select * from validated

@@ -1,0 +1,37 @@
+-- One row per web event that passed validation, first delivery kept.
+with
+
+validated as (
+    select * from {{ ref('base_web__events') }}
+    where reject_reason is null
+),
+
+deduplicated as (
+    {{ lw_deduplicate('validated', 'event_id', 'loaded_at, raw_record') }}
+),
+
+final as (
+    select
+        event_id,
+        cookie_id,
+        user_id,
+        source_event_name,
+        event_name,
+        event_category,
+        channel,
+        is_user_initiated,
+        event_at,
+        cast(event_at as date) as event_date,
+        page_url,
+        product_id,
+        device_type,
+        browser,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        loaded_at,
+        {{ lw_is_late_arriving('event_at', 'loaded_at') }} as is_late_arriving
+    from deduplicated
+)
+
+select * from final
