@@ -1,0 +1,55 @@
+-- One row per person: how the person was assembled — identifiers and accepted
+-- links per type, links refused by the over-merge guard, and the root
+-- identifier that names the person. Answers "why are these two ids one person?"
+with
+
+person_map as (
+    select * from {{ ref('int_identity__person_map') }}
+),
+
+links as (
+    select * from {{ ref('int_identity__links') }}
+),
+
+identifiers_per_person as (
+    select
+        person_id,
+        min(component_root) as component_root,
+        count(*) as identifiers,
+        {% for identifier_type in ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] -%}
+        count(case when identifier_type = '{{ identifier_type }}' then 1 end) as {{ identifier_type }}_identifiers,
+        {% endfor -%}
+        count(case when is_excluded_identifier then 1 end) as excluded_identifiers
+    from person_map
+    group by person_id
+),
+
+links_per_person as (
+    select
+        person_map.person_id,
+        count(case when links.is_accepted then 1 end) as accepted_links,
+        count(case when not links.is_accepted then 1 end) as excluded_links
+    from links
+    inner join person_map
+        on links.identifier_a = person_map.identifier
+    group by person_map.person_id
+),
+
+final as (
+    select
+        identifiers_per_person.person_id,
+        identifiers_per_person.component_root,
+        identifiers_per_person.identifiers,
+        {% for identifier_type in ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] -%}
+        identifiers_per_person.{{ identifier_type }}_identifiers,
+        {% endfor -%}
+        identifiers_per_person.excluded_identifiers,
+        coalesce(links_per_person.accepted_links, 0) as accepted_links,
+        coalesce(links_per_person.excluded_links, 0) as excluded_links,
+        identifiers_per_person.identifiers > 1 as is_merged
+    from identifiers_per_person
+    left join links_per_person
+        on identifiers_per_person.person_id = links_per_person.person_id
+)
+
+select * from final
