@@ -21,8 +21,10 @@
     edges_sql: a select / relation with columns `node_a`, `node_b`
 -#}
 {% macro lw_connected_components(nodes_sql, edges_sql, max_iterations) -%}
-    {%- if not execute -%}
-        {{ return("(select node, node as component_root from " ~ nodes_sql ~ ") as components_at_parse") }}
+    {#- Only `dbt run` / `dbt build` execute the loop; parsing, `dbt compile`,
+        docs and sqlfluff get a placeholder with the same columns. -#}
+    {%- if not execute or flags.WHICH not in ('run', 'build') -%}
+        {{ return("(select node, node as component_root, 0 as passes from " ~ nodes_sql ~ ") as components_not_executed") }}
     {%- endif -%}
 
     {%- set work = lw_connected_components_work_relations() -%}

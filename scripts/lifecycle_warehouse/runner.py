@@ -1,0 +1,193 @@
+"""Runs the dbt project through dbtRunner and reports what was built.
+
+`lw build` = `dbt seed` + `dbt build` on the landing directory, then a summary read
+from the run results and the built database (row counts per layer, reconciliation
+of raw vs staged + quarantined + duplicates). The write-audit-publish gates of a
+later issue hook in here, layer by layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT, Paths, missing_landing_sources
+
+log = logging.getLogger(__name__)
+
+SUMMARY_SCHEMAS = ("staging", "identity")
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and where to look."""
+
+
+@dataclass
+class StepResult:
+    """Outcome of one dbt invocation."""
+
+    command: str
+    seconds: float
+    statuses: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _release_duckdb() -> None:
+    """Closes the DuckDB database dbt-duckdb keeps open in this process.
+
+    dbt-duckdb caches one read-write handle per process; while it lives, nobody else
+    (not even a read-only connection of this process) may open the file.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing cached
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def run_dbt(args: list[str], paths: Paths, target: str | None = None) -> StepResult:
+    """Runs one dbt command in-process; raises BuildError when it does not succeed."""
+    from dbt.cli.main import dbtRunner
+
+    full_args = [*args, "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)]
+    if target:
+        full_args += ["--target", target]
+    paths.database.parent.mkdir(parents=True, exist_ok=True)
+    paths.temp_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with _environment(paths.dbt_env()):
+        try:
+            outcome = dbtRunner().invoke(full_args)
+        finally:
+            _release_duckdb()
+    step = StepResult(command=" ".join(args), seconds=time.perf_counter() - started)
+    results = getattr(outcome.result, "results", None) or []
+    for node_result in results:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        step.statuses[status] += 1
+        if status in {"error", "fail", "runtime error"}:
+            node = node_result.node
+            where = getattr(node, "relation_name", None) or node.original_file_path
+            failures = getattr(node_result, "failures", None)
+            detail = f"{failures} failing rows" if failures else (node_result.message or "")
+            step.failures.append(f"{node.resource_type} {node.name}: {status} — {detail} ({where})")
+    if not outcome.success:
+        if outcome.exception is not None:
+            raise BuildError(f"`dbt {step.command}` could not run: {outcome.exception}")
+        raise BuildError(
+            f"`dbt {step.command}` failed:\n  " + "\n  ".join(step.failures or ["see logs/dbt.log"])
+            + "\nFailing test rows are stored in schema test_failures of "
+            + f"{paths.database}."
+        )
+    return step
+
+
+def table_row_counts(database: Path, schemas: tuple[str, ...]) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) for every base table of the given schemas."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            f"where schema_name in ({', '.join('?' for _ in schemas)}) "
+            "order by schema_name, table_name",
+            list(schemas),
+        ).fetchall()
+        return [
+            (schema, table, con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
+            for schema, table in tables
+            if "__cc_" not in table
+        ]
+
+
+def reconciliation(database: Path) -> list[tuple[Any, ...]]:
+    """Raw vs staged + quarantined + duplicates per landing source."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select source, raw_rows, staged_rows, quarantined_rows, duplicate_rows "
+            "from staging.stg_landing__row_counts order by source"
+        ).fetchall()
+
+
+def build(paths: Paths, target: str | None = None, full_refresh: bool = False) -> list[StepResult]:
+    """Seeds and builds every model and test; raises BuildError on the first failure."""
+    missing = missing_landing_sources(paths.landing_dir)
+    if missing:
+        raise BuildError(
+            f"No landing data for {', '.join(missing)} under {paths.landing_dir}. "
+            "Generate a sample with `lw generate --out "
+            f"{paths.landing_dir}` or point LW_LANDING_DIR / --landing at your files "
+            "(layout: docs/landing_contract.md)."
+        )
+    steps = [run_dbt(["seed", *(["--full-refresh"] if full_refresh else [])], paths, target)]
+    build_args = ["build", "--exclude", "resource_type:seed"]
+    if full_refresh:
+        build_args.append("--full-refresh")
+    steps.append(run_dbt(build_args, paths, target))
+    return steps
+
+
+def format_summary(paths: Paths, steps: list[StepResult], seconds: float) -> str:
+    """A human summary: where the result is, what it holds, how long it took."""
+    lines = [f"Built {paths.database}", f"  from landing data in {paths.landing_dir}", ""]
+    lines.append(f"{'step':<40} {'seconds':>8}  results")
+    for step in steps:
+        results = ", ".join(f"{n} {s}" for s, n in sorted(step.statuses.items()))
+        lines.append(f"{'dbt ' + step.command:<40.40} {step.seconds:>8.1f}  {results}")
+    lines.append("")
+    lines.append(f"{'table':<55} {'rows':>12}")
+    for schema, table, rows in table_row_counts(paths.database, SUMMARY_SCHEMAS):
+        lines.append(f"{schema + '.' + table:<55} {rows:>12,}")
+    lines.append("")
+    lines.append("landing reconciliation (raw = staged + quarantined + duplicates)")
+    lines.append(f"{'source':<15} {'raw':>11} {'staged':>11} {'quarantined':>11} {'duplicates':>11}")
+    for source, raw, staged, quarantined, duplicates in reconciliation(paths.database):
+        flag = "" if raw == staged + quarantined + duplicates else "  <-- does not reconcile"
+        lines.append(
+            f"{source:<15} {raw:>11,} {staged:>11,} {quarantined:>11,} {duplicates:>11,}{flag}"
+        )
+    lines.append("")
+    lines.append(f"Total wall time {seconds:.1f} s. Query it: duckdb -readonly {paths.database}")
+    return "\n".join(lines)
+
+
+def ensure_sample(paths: Paths, seed: int, persons: int, days: int, start_date: str) -> bool:
+    """Generates the default sample into the landing dir when it holds no data."""
+    if not missing_landing_sources(paths.landing_dir):
+        return False
+    if paths.landing_dir.exists() and any(paths.landing_dir.iterdir()):
+        raise BuildError(
+            f"{paths.landing_dir} holds partial landing data (missing "
+            f"{', '.join(missing_landing_sources(paths.landing_dir))}). Remove it or "
+            "complete it; refusing to mix generated and existing files."
+        )
+    from lifecycle_warehouse.generate import generate
+
+    log.info("No landing data in %s: generating the default sample", paths.landing_dir)
+    generate(Path(paths.landing_dir), seed=seed, persons=persons, days=days, start_date=start_date)
+    return True
