@@ -87,7 +87,7 @@ pairs as (
         identifier_b,
         {{ dbt.listagg('source', "','", "order by source") }} as link_sources,
         min(first_seen_at) as first_seen_at,
-        sum(observations) as observations
+        cast(sum(observations) as {{ dbt.type_bigint() }}) as observations
     from pairs_per_source
     group by identifier_a, identifier_b
 ),

@@ -24,7 +24,7 @@ identifiers_seen as (
         identifier,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        sum(sightings) as sightings,
+        cast(sum(sightings) as {{ dbt.type_bigint() }}) as sightings,
         {{ dbt.listagg('source', "','", "order by source") }} as sources
     from observations
     group by identifier
@@ -50,7 +50,7 @@ busiest_neighbour_type as (
         identifier,
         neighbour_type,
         neighbour_count,
-        sum(neighbour_count) over (partition by identifier) as total_neighbours,
+        cast(sum(neighbour_count) over (partition by identifier) as {{ dbt.type_bigint() }}) as total_neighbours,
         row_number() over (
             partition by identifier order by neighbour_count desc, neighbour_type
         ) as busiest_rank

@@ -27,7 +27,8 @@ typed as (
     select
         source.transaction_id,
         {{ lw_safe_cast('source.line_number', 'integer') }} as line_number,
-        source.transaction_id || '#' || source.line_number as line_key,
+        source.transaction_id || '#' || cast({{ lw_safe_cast('source.line_number', 'integer') }} as {{ dbt.type_string() }})
+            as line_key,
         source.store_id,
         stores.timezone as store_timezone,
         {{ lw_local_to_utc(lw_safe_cast('source.transaction_local_time', 'timestamp'), 'stores.timezone') }}
