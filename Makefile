@@ -34,7 +34,7 @@ test: $(STAMP) lint-python
 lint: lint-sql lint-python
 
 lint-sql: $(STAMP)
-	$(BIN)/sqlfluff lint models tests analyses macros --processes 2
+	$(BIN)/sqlfluff lint models tests analyses --processes 2
 
 lint-python: $(STAMP)
 	$(BIN)/ruff check scripts pytests

@@ -17,4 +17,4 @@ final as (
 )
 
 select * from final
-order by source, rows_rejected desc
+order by source asc, rows_rejected desc

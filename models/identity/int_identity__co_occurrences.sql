@@ -25,11 +25,19 @@ customers as (
 ),
 
 co_occurrences as (
-    select 'web' as source, 'cookie:' || cookie_id as left_id, 'user:' || user_id as right_id, event_at as seen_at
+    select
+        'web' as source,
+        'cookie:' || cookie_id as left_id,
+        'user:' || user_id as right_id,
+        event_at as seen_at
     from web_events
     where user_id is not null
     union all
-    select 'app' as source, 'device:' || device_id as left_id, 'user:' || user_id as right_id, event_at as seen_at
+    select
+        'app' as source,
+        'device:' || device_id as left_id,
+        'user:' || user_id as right_id,
+        event_at as seen_at
     from app_events
     where user_id is not null
     union all
@@ -41,7 +49,11 @@ co_occurrences as (
     from store_lines
     where loyalty_card is not null and phone_hash is not null
     union all
-    select 'online_orders' as source, 'user:' || user_id as left_id, 'email:' || email_hash as right_id, ordered_at as seen_at
+    select
+        'online_orders' as source,
+        'user:' || user_id as left_id,
+        'email:' || email_hash as right_id,
+        ordered_at as seen_at
     from orders
     where user_id is not null and email_hash is not null
     union all
@@ -63,10 +75,10 @@ co_occurrences as (
 
 undirected as (
     select
-        case when left_id < right_id then left_id else right_id end as identifier_a,
-        case when left_id < right_id then right_id else left_id end as identifier_b,
         source,
-        seen_at
+        seen_at,
+        case when left_id < right_id then left_id else right_id end as identifier_a,
+        case when left_id < right_id then right_id else left_id end as identifier_b
     from co_occurrences
 ),
 

@@ -31,9 +31,15 @@ identifiers_seen as (
 ),
 
 neighbours as (
-    select identifier_a as identifier, identifier_b as neighbour from co_occurrences
+    select
+        identifier_a as identifier,
+        identifier_b as neighbour
+    from co_occurrences
     union all
-    select identifier_b as identifier, identifier_a as neighbour from co_occurrences
+    select
+        identifier_b as identifier,
+        identifier_a as neighbour
+    from co_occurrences
 ),
 
 neighbours_per_type as (
@@ -52,7 +58,7 @@ busiest_neighbour_type as (
         neighbour_count,
         cast(sum(neighbour_count) over (partition by identifier) as {{ dbt.type_bigint() }}) as total_neighbours,
         row_number() over (
-            partition by identifier order by neighbour_count desc, neighbour_type
+            partition by identifier order by neighbour_count desc, neighbour_type asc
         ) as busiest_rank
     from neighbours_per_type
 ),
@@ -82,10 +88,11 @@ final as (
         case
             when listed.identifier is not null then 'listed in identity_exclusions: ' || listed.reason
             when busiest_neighbour_type.neighbour_count > {{ var('identity_max_neighbours_per_type') }}
-                then 'shared: linked to '
-                || cast(busiest_neighbour_type.neighbour_count as {{ dbt.type_string() }})
-                || ' ' || busiest_neighbour_type.neighbour_type || ' identifiers (max '
-                || '{{ var("identity_max_neighbours_per_type") }})'
+                then
+                    'shared: linked to '
+                    || cast(busiest_neighbour_type.neighbour_count as {{ dbt.type_string() }})
+                    || ' ' || busiest_neighbour_type.neighbour_type || ' identifiers (max '
+                    || '{{ var("identity_max_neighbours_per_type") }})'
         end as exclusion_reason
     from identifiers_seen
     left join busiest_neighbour_type

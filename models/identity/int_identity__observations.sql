@@ -28,14 +28,30 @@ customers as (
 ),
 
 sightings as (
-    select 'web' as source, 'cookie:' || cookie_id as identifier, event_at as seen_at from web_events
+    select
+        'web' as source,
+        'cookie:' || cookie_id as identifier,
+        event_at as seen_at
+    from web_events
     union all
-    select 'web' as source, 'user:' || user_id as identifier, event_at as seen_at from web_events
+    select
+        'web' as source,
+        'user:' || user_id as identifier,
+        event_at as seen_at
+    from web_events
     where user_id is not null
     union all
-    select 'app' as source, 'device:' || device_id as identifier, event_at as seen_at from app_events
+    select
+        'app' as source,
+        'device:' || device_id as identifier,
+        event_at as seen_at
+    from app_events
     union all
-    select 'app' as source, 'user:' || user_id as identifier, event_at as seen_at from app_events
+    select
+        'app' as source,
+        'user:' || user_id as identifier,
+        event_at as seen_at
+    from app_events
     where user_id is not null
     union all
     select
@@ -48,28 +64,50 @@ sightings as (
         event_at as seen_at
     from messaging_events
     union all
-    select 'store_pos' as source, 'loyalty_card:' || loyalty_card as identifier, event_at as seen_at
+    select
+        'store_pos' as source,
+        'loyalty_card:' || loyalty_card as identifier,
+        event_at as seen_at
     from store_lines
     where loyalty_card is not null
     union all
-    select 'store_pos' as source, 'phone:' || phone_hash as identifier, event_at as seen_at
+    select
+        'store_pos' as source,
+        'phone:' || phone_hash as identifier,
+        event_at as seen_at
     from store_lines
     where phone_hash is not null
     union all
-    select 'online_orders' as source, 'user:' || user_id as identifier, ordered_at as seen_at from orders
+    select
+        'online_orders' as source,
+        'user:' || user_id as identifier,
+        ordered_at as seen_at
+    from orders
     where user_id is not null
     union all
-    select 'online_orders' as source, 'email:' || email_hash as identifier, ordered_at as seen_at
+    select
+        'online_orders' as source,
+        'email:' || email_hash as identifier,
+        ordered_at as seen_at
     from orders
     where email_hash is not null
     union all
-    select 'crm' as source, 'user:' || user_id as identifier, cast(signup_date as timestamp) as seen_at
+    select
+        'crm' as source,
+        'user:' || user_id as identifier,
+        cast(signup_date as timestamp) as seen_at
     from customers
     union all
-    select 'crm' as source, 'email:' || email_hash as identifier, cast(signup_date as timestamp) as seen_at
+    select
+        'crm' as source,
+        'email:' || email_hash as identifier,
+        cast(signup_date as timestamp) as seen_at
     from customers
     union all
-    select 'crm' as source, 'phone:' || phone_hash as identifier, cast(signup_date as timestamp) as seen_at
+    select
+        'crm' as source,
+        'phone:' || phone_hash as identifier,
+        cast(signup_date as timestamp) as seen_at
     from customers
     where phone_hash is not null
 ),

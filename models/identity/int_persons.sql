@@ -38,10 +38,10 @@ per_person as (
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
         count(*) as source_count,
-        {{ dbt.listagg('source', "','", "order by source") }} as sources,
         {% for source in ['web', 'app', 'messaging', 'store_pos', 'online_orders', 'crm'] -%}
-        max(case when source = '{{ source }}' then 1 else 0 end) = 1 as is_known_to_{{ source }}{{ ',' if not loop.last }}
-        {% endfor %}
+            max(case when source = '{{ source }}' then 1 else 0 end) = 1 as is_known_to_{{ source }},
+        {% endfor -%}
+        {{ dbt.listagg('source', "','", "order by source") }} as sources
     from person_sources
     group by person_id
 ),
@@ -52,7 +52,6 @@ final as (
         per_person.first_seen_at,
         per_person.last_seen_at,
         identifier_counts.identifiers,
-        identifier_counts.excluded_identifiers = identifier_counts.identifiers as is_only_excluded_identifiers,
         per_person.source_count,
         per_person.sources,
         per_person.is_known_to_web,
@@ -60,7 +59,8 @@ final as (
         per_person.is_known_to_messaging,
         per_person.is_known_to_store_pos,
         per_person.is_known_to_online_orders,
-        per_person.is_known_to_crm
+        per_person.is_known_to_crm,
+        identifier_counts.excluded_identifiers = identifier_counts.identifiers as is_only_excluded_identifiers
     from per_person
     inner join identifier_counts
         on per_person.person_id = identifier_counts.person_id

@@ -47,13 +47,15 @@ validated as (
         taxonomy.is_user_initiated,
         case
             when typed.webhook_id is null then 'missing_webhook_id'
-            when typed.message_channel not in ('email', 'sms', 'push', 'whatsapp', 'in_app')
+            when
+                typed.message_channel not in ('email', 'sms', 'push', 'whatsapp', 'in_app')
                 or typed.message_channel is null then 'unknown_channel'
             when typed.message_channel = 'email' and not {{ lw_is_valid_id('typed.recipient_email', 'email') }}
                 then 'malformed_email'
             when typed.message_channel in ('sms', 'whatsapp') and typed.recipient_phone is null
                 then 'malformed_phone'
-            when typed.message_channel in ('push', 'in_app')
+            when
+                typed.message_channel in ('push', 'in_app')
                 and not {{ lw_is_valid_id('typed.recipient_device_id', 'device_id') }}
                 then 'malformed_device_id'
             when taxonomy.event_name is null then 'unknown_event_name'

@@ -27,7 +27,9 @@ typed as (
     select
         source.transaction_id,
         {{ lw_safe_cast('source.line_number', 'integer') }} as line_number,
-        source.transaction_id || '#' || cast({{ lw_safe_cast('source.line_number', 'integer') }} as {{ dbt.type_string() }})
+        source.transaction_id
+        || '#'
+        || cast({{ lw_safe_cast('source.line_number', 'integer') }} as {{ dbt.type_string() }})
             as line_key,
         source.store_id,
         stores.timezone as store_timezone,
