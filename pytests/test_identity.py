@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from landing_fixtures import write_landing
 
 
@@ -48,7 +49,8 @@ def identity_warehouse(tmp_path_factory, make_warehouse):
             {"cookie_id": "ck_00000000000000c2", "user_id": "U00000005"},
             *[{"cookie_id": "ck_00000000000000ff", "user_id": u} for u in KIOSK_USERS],
             # A cookie shared by exactly the limit (10) of users is still trusted.
-            *[{"cookie_id": "ck_00000000000000ee", "user_id": f"U000002{i:02d}"} for i in range(10)],
+            *[{"cookie_id": "ck_00000000000000ee", "user_id": f"U000002{i:02d}"}
+              for i in range(10)],
             {"cookie_id": "ck_00000000000000aa"},
         ],
         app=[

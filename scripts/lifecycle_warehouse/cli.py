@@ -1,2 +1,63 @@
-def main() -> int:
-    return 0
+"""``lw`` command line: a small dispatcher; subcommand modules are imported lazily."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate synthetic landing data (docs/landing_contract.md)",
+        description="Generate the landing files of all sources plus manifest.json.",
+    )
+    p.add_argument("--out", required=True, help="landing directory to write")
+    p.add_argument("--seed", type=int, default=42)
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--persons", type=int, help="number of persons (default 20000)")
+    size.add_argument("--events", type=int,
+                      help="approximate web+app+messaging rows; persons derived from a "
+                           "measured events/person factor")
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--start-date", type=dt.date.fromisoformat, default=dt.date(2025, 1, 1))
+    p.add_argument("--chunk-persons", type=int, default=10_000,
+                   help="persons per chunk / output part (default 10000)")
+    p.add_argument("--no-defects", action="store_true", help="inject no defects, no drift")
+    p.add_argument("--no-traps", action="store_true",
+                   help="no kiosk ids / exclusion-seed ids (over-merge traps)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing landing data in --out")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(handler=_run_generate)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from lifecycle_warehouse.generate.command import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lw", description="Lifecycle Warehouse tooling")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_generate(sub)
+    from lifecycle_warehouse.build_command import add_parser as _add_build
+
+    _add_build(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

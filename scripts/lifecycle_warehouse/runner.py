@@ -165,7 +165,8 @@ def format_summary(paths: Paths, steps: list[StepResult], seconds: float) -> str
         lines.append(f"{schema + '.' + table:<55} {rows:>12,}")
     lines.append("")
     lines.append("landing reconciliation (raw = staged + quarantined + duplicates)")
-    lines.append(f"{'source':<15} {'raw':>11} {'staged':>11} {'quarantined':>11} {'duplicates':>11}")
+    header = ("source", "raw", "staged", "quarantined", "duplicates")
+    lines.append(f"{header[0]:<15} " + " ".join(f"{h:>11}" for h in header[1:]))
     for source, raw, staged, quarantined, duplicates in reconciliation(paths.database):
         flag = "" if raw == staged + quarantined + duplicates else "  <-- does not reconcile"
         lines.append(

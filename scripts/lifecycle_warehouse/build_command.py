@@ -1,0 +1,58 @@
+"""`lw build`: generate the default sample if needed, build with dbt, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+from pathlib import Path
+
+from lifecycle_warehouse.project import Paths
+from lifecycle_warehouse.runner import BuildError, build, ensure_sample, format_summary
+
+log = logging.getLogger(__name__)
+
+# The default sample `make build` generates when the landing directory is empty.
+SAMPLE = {"seed": 42, "persons": 20_000, "days": 365, "start_date": "2025-01-01"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "build",
+        help="build the warehouse with dbt (seed + models + tests) and summarise",
+        description=(
+            "Runs dbt seed and dbt build on the landing files and prints what was built. "
+            "When the landing directory is empty, the default sample is generated first "
+            f"(seed {SAMPLE['seed']}, {SAMPLE['persons']:,} persons, {SAMPLE['days']} days "
+            f"from {SAMPLE['start_date']})."
+        ),
+    )
+    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
+                   "or data/landing)")
+    p.add_argument("--database", type=Path, help="DuckDB file to build (default: "
+                   "LW_DUCKDB_PATH or data/build/lifecycle.duckdb)")
+    p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
+    p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
+    p.add_argument("--no-sample", action="store_true",
+                   help="fail instead of generating the sample when landing data is missing")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = Paths.default()
+    if args.landing:
+        paths = dataclasses.replace(paths, landing_dir=args.landing.resolve())
+    if args.database:
+        paths = dataclasses.replace(paths, database=args.database.resolve())
+    started = time.perf_counter()
+    try:
+        if not args.no_sample:
+            ensure_sample(paths, **SAMPLE)
+        steps = build(paths, target=args.target, full_refresh=args.full_refresh)
+    except BuildError as error:
+        print(f"lw build failed: {error}", file=sys.stderr)
+        return 1
+    print(format_summary(paths, steps, time.perf_counter() - started))
+    return 0
