@@ -1,0 +1,239 @@
+"""End to end: `lw generate` → `lw build` (every dbt model, data test and unit test).
+
+The generator's manifest says exactly which defects it injected; staging must catch
+exactly those: every duplicate removed, every bad row quarantined with the matching
+reason, every late row flagged, nothing else lost. Also: the over-merge traps are
+refused, documentation coverage is complete, and the CLI fails clearly without data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lifecycle_warehouse.project import PROJECT_ROOT
+
+LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
+SOURCE_OF = {
+    "web_events": "web",
+    "app_events": "app",
+    "messaging_webhooks": "messaging",
+    "store_pos": "store_pos",
+    "online_orders": "online_orders",
+    "crm_customers": "crm",
+}
+# manifest column with a malformed id → the reject reason staging must give it
+MALFORMED_ID_REASON = {
+    "cookie_id": "malformed_cookie_id",
+    "device_id": "malformed_device_id",
+    "user_id": "malformed_user_id",
+    "customer_id": "malformed_user_id",
+    "loyalty_card": "malformed_loyalty_card",
+}
+
+
+def lw(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*LW, *args], capture_output=True, text=True, cwd=PROJECT_ROOT,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    landing, database = root / "landing", root / "warehouse.duckdb"
+    generated = lw("generate", "--out", str(landing), "--seed", "7", "--persons", "3000",
+                   "--days", "120", "--start-date", "2025-03-01", "--chunk-persons", "1000",
+                   "--no-progress")
+    assert generated.returncode == 0, generated.stderr
+    result = lw("build", "--landing", str(landing), "--database", str(database),
+                env={"LW_DUCKDB_TEMP_DIR": str(root / "tmp")})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    manifest = json.loads((landing / "manifest.json").read_text())
+    con = duckdb.connect(str(database), read_only=True)
+    yield {"manifest": manifest, "con": con, "stdout": result.stdout, "database": database,
+           "landing": landing}
+    con.close()
+
+
+def test_summary_names_database_and_reconciles(built):
+    stdout = built["stdout"]
+    assert f"Built {built['database']}" in stdout
+    assert "does not reconcile" not in stdout
+    for source in SOURCE_OF.values():
+        assert f"\n{source} " in stdout
+
+
+def test_raw_rows_equal_generated_rows_and_reconcile(built):
+    counts = {
+        row[0]: row[1:]
+        for row in built["con"].execute(
+            "select source, raw_rows, staged_rows, quarantined_rows, duplicate_rows "
+            "from staging.stg_landing__row_counts"
+        ).fetchall()
+    }
+    for landing_name, source in SOURCE_OF.items():
+        raw, staged, quarantined, duplicates = counts[source]
+        assert raw == built["manifest"]["rows"][landing_name]
+        assert raw == staged + quarantined + duplicates
+        assert duplicates == built["manifest"]["defects"][landing_name]["duplicate"]
+
+
+def expected_rejections(defects: dict) -> dict[str, int]:
+    expected: dict[str, int] = {}
+    for defect in ("future_timestamp", "unknown_event_name", "negative_amount",
+                   "malformed_email"):
+        if defects.get(defect):
+            expected[defect] = defects[defect]
+    for column, count in defects.get("malformed_id_by_column", {}).items():
+        reason = MALFORMED_ID_REASON[column]
+        expected[reason] = expected.get(reason, 0) + count
+    return expected
+
+
+@pytest.mark.parametrize("landing_name", sorted(SOURCE_OF))
+def test_quarantine_holds_exactly_the_injected_defects(built, landing_name):
+    actual = dict(
+        built["con"].execute(
+            "select reject_reason, count(*) from staging.stg_landing__quarantined_rows "
+            "where source = ? group by reject_reason",
+            [SOURCE_OF[landing_name]],
+        ).fetchall()
+    )
+    assert actual == expected_rejections(built["manifest"]["defects"][landing_name])
+
+
+def test_quarantined_rows_keep_the_raw_record(built):
+    record = built["con"].execute(
+        "select raw_record from staging.stg_landing__quarantined_rows "
+        "where source = 'web' and reject_reason = 'unknown_event_name' limit 1"
+    ).fetchone()[0]
+    parsed = json.loads(record)
+    assert parsed["event_id"].startswith("we_")
+    assert "event_type" in parsed
+
+
+@pytest.mark.parametrize(
+    ("landing_name", "table"),
+    [("web_events", "stg_web__events"), ("app_events", "stg_app__events"),
+     ("messaging_webhooks", "stg_messaging__events"),
+     ("store_pos", "stg_store_pos__transaction_lines"),
+     ("online_orders", "stg_online_orders__orders")],
+)
+def test_late_rows_are_kept_and_flagged(built, landing_name, table):
+    late = built["con"].execute(
+        f"select count(*) from staging.{table} where is_late_arriving"
+    ).fetchone()[0]
+    assert late == built["manifest"]["defects"][landing_name]["late_arriving"]
+
+
+def test_schema_drift_column_is_tolerated(built):
+    drift_rows = built["manifest"]["defects"]["web_events"]["extra_column_rows"]
+    assert drift_rows > 0
+    staged_columns = {
+        row[0] for row in built["con"].execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'staging' and table_name = 'stg_web__events'"
+        ).fetchall()
+    }
+    assert "experiment_variant" not in staged_columns
+
+
+def test_kiosk_ids_are_refused_as_shared(built):
+    traps = built["manifest"]["traps"]
+    kiosk = [f"cookie:{c}" for c in traps["kiosk_cookies"]] + [
+        f"device:{d}" for d in traps["kiosk_devices"]
+    ]
+    reasons = dict(
+        built["con"].execute(
+            "select identifier, exclusion_reason from identity.int_identity__identifiers "
+            f"where identifier in ({', '.join('?' for _ in kiosk)})",
+            kiosk,
+        ).fetchall()
+    )
+    assert set(reasons) == set(kiosk)
+    assert all(reason.startswith("shared: linked to ") for reason in reasons.values())
+    merged = built["con"].execute(
+        "select max(user_identifiers) from identity.int_identity__merge_audit"
+    ).fetchone()[0]
+    # No person swallowed a kiosk's users: a person has at most a couple of user ids.
+    assert merged <= 3
+
+
+def test_listed_placeholder_ids_link_to_nobody(built):
+    rows = built["con"].execute(
+        "select identifier_type, linked_identifiers, exclusion_reason "
+        "from identity.int_identity__identifiers "
+        "where exclusion_reason like 'listed in identity_exclusions%'"
+    ).fetchall()
+    assert {row[0] for row in rows} >= {"email", "phone", "loyalty_card"}
+    accepted = built["con"].execute(
+        "select count(*) from identity.int_identity__links links "
+        "inner join identity.int_identity__identifiers ids "
+        "on ids.identifier in (links.identifier_a, links.identifier_b) "
+        "where ids.exclusion_reason is not null and links.is_accepted"
+    ).fetchone()[0]
+    assert accepted == 0
+
+
+def test_registered_customers_resolve_to_one_person_each(built):
+    # Every CRM customer's user id, email and phone land in the same person.
+    split = built["con"].execute(
+        """
+        select count(*)
+        from staging.stg_crm__customers as crm
+        inner join identity.int_identity__person_map as by_user
+            on by_user.identifier = 'user:' || crm.user_id
+        inner join identity.int_identity__person_map as by_email
+            on by_email.identifier = 'email:' || crm.email_hash
+        where by_user.person_id <> by_email.person_id
+            and not by_email.is_excluded_identifier
+        """
+    ).fetchone()[0]
+    assert split == 0
+    persons, customers = built["con"].execute(
+        "select (select count(*) from identity.int_persons where is_known_to_crm), "
+        "(select count(*) from staging.stg_crm__customers)"
+    ).fetchone()
+    assert 0.9 * customers <= persons <= customers
+
+
+def test_every_model_and_column_is_documented(built, tmp_path):
+    # docs generate opens the database read-write: work on a copy, the fixture reads the original.
+    database = tmp_path / "docs.duckdb"
+    shutil.copyfile(built["database"], database)
+    env = {**os.environ, "LW_LANDING_DIR": str(built["landing"]), "LW_DUCKDB_PATH": str(database),
+           "LW_DUCKDB_TEMP_DIR": str(tmp_path / "tmp"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    bin_dir = Path(sys.executable).parent
+    docs = subprocess.run(
+        [str(bin_dir / "dbt"), "docs", "generate", "--profiles-dir", "profiles",
+         "--target-path", str(tmp_path / "target")],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert docs.returncode == 0, docs.stdout[-2000:]
+    coverage = subprocess.run(
+        [str(bin_dir / "dbt-coverage"), "compute", "doc", "--run-artifacts-dir",
+         str(tmp_path / "target"), "--cov-report", str(tmp_path / "coverage.json"),
+         "--cov-fail-under", "1.0"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert coverage.returncode == 0, coverage.stdout[-2000:] + coverage.stderr[-2000:]
+    report = json.loads((tmp_path / "coverage.json").read_text())
+    assert report["covered"] == report["total"] > 0
+
+
+def test_build_without_landing_data_fails_clearly(tmp_path):
+    result = lw("build", "--landing", str(tmp_path / "nowhere"), "--database",
+                str(tmp_path / "x.duckdb"), "--no-sample")
+    assert result.returncode == 1
+    assert "No landing data for web_events, app_events" in result.stderr
+    assert "lw generate --out" in result.stderr
