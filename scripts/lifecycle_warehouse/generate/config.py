@@ -22,19 +22,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from lifecycle_warehouse.project import LANDING_SOURCES, SEEDS_DIR
+
 GENERATOR_VERSION = "1.0.0"
 
-SEEDS_DIR: Path = Path(__file__).resolve().parents[3] / "seeds"
-
-# Landing folders, in the order they are written / reported.
-SOURCES: tuple[str, ...] = (
-    "web_events",
-    "app_events",
-    "messaging_webhooks",
-    "store_pos",
-    "online_orders",
-    "crm_customers",
-)
+# Landing folders, in the order they are written / reported; seeds the generator
+# shares with dbt (stores, country codes, taxonomy). Defined once in project.py.
+SOURCES: tuple[str, ...] = LANDING_SOURCES
 #: Sources whose rows count as "events" for ``--events``.
 EVENT_SOURCES: tuple[str, ...] = ("web_events", "app_events", "messaging_webhooks")
 
