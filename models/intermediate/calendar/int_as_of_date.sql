@@ -1,0 +1,49 @@
+-- One row: the date every metric and mart is computed as of. var('as_of_date') when
+-- set; otherwise the last complete day in the data: the latest event date, but never
+-- a day on which loading had not finished (a day is complete once something was
+-- loaded after it ended). Never current_date: same data, same marts.
+{% if var('dataset') == 'cdnow' %}
+with
+
+transactions as (
+    select * from {{ ref('stg_cdnow__transactions') }}
+),
+
+derived as (
+    select
+        max(transaction_date) as latest_event_date,
+        max(transaction_date) as last_complete_date
+    from transactions
+),
+{% else %}
+with
+
+events as (
+    select * from {{ ref('int_events_unioned') }}
+),
+
+derived as (
+    select
+        max(event_date) as latest_event_date,
+        least(
+            max(event_date),
+            cast({{ dbt.dateadd('day', -1, 'max(loaded_at)') }} as date)
+        ) as last_complete_date
+    from events
+),
+{% endif %}
+
+final as (
+    select
+        {% if var('as_of_date') is not none -%}
+            cast('{{ var("as_of_date") }}' as date) as as_of_date,
+            'var as_of_date' as as_of_date_source,
+        {%- else -%}
+            last_complete_date as as_of_date,
+            'last complete day in the data' as as_of_date_source,
+        {%- endif %}
+        latest_event_date
+    from derived
+)
+
+select * from final
