@@ -1,4 +1,4 @@
-"""End to end: `lw generate` → `lw build` (every dbt model, data test and unit test).
+"""End to end on the default sample: `lw generate` → `lw build` (every dbt model, test).
 
 The generator's manifest says exactly which defects it injected; staging must catch
 exactly those: every duplicate removed, every bad row quarantined with the matching
@@ -18,7 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.build_command import SAMPLE
+from lifecycle_warehouse.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.runner import run_dbt
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 SOURCE_OF = {
@@ -51,9 +53,10 @@ def lw(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     landing, database = root / "landing", root / "warehouse.duckdb"
-    generated = lw("generate", "--out", str(landing), "--seed", "7", "--persons", "3000",
-                   "--days", "120", "--start-date", "2025-03-01", "--chunk-persons", "1000",
-                   "--no-progress")
+    # The default sample of `make build` (SAMPLE), so its realism is what is tested.
+    generated = lw("generate", "--out", str(landing), "--seed", str(SAMPLE["seed"]),
+                   "--persons", str(SAMPLE["persons"]), "--days", str(SAMPLE["days"]),
+                   "--start-date", SAMPLE["start_date"], "--no-progress")
     assert generated.returncode == 0, generated.stderr
     result = lw("build", "--landing", str(landing), "--database", str(database),
                 env={"LW_DUCKDB_TEMP_DIR": str(root / "tmp")})
@@ -237,3 +240,54 @@ def test_build_without_landing_data_fails_clearly(tmp_path):
     assert result.returncode == 1
     assert "No landing data for web_events, app_events" in result.stderr
     assert "lw generate --out" in result.stderr
+
+
+LIFECYCLE_STAGES = {"prospect", "new", "active", "loyal_high_value", "at_risk", "dormant",
+                    "churned", "reactivated"}
+
+
+def test_every_lifecycle_stage_is_populated(built):
+    stages = dict(built["con"].execute(
+        "select lifecycle_stage, count(*) from marts.fct_customer_lifecycle group by 1"
+    ).fetchall())
+    assert set(stages) == LIFECYCLE_STAGES
+    # No stage swallows the population: the largest holds less than half of everyone.
+    assert max(stages.values()) < 0.5 * sum(stages.values())
+
+
+def test_lifecycle_today_equals_last_history_snapshot(built):
+    differing = built["con"].execute(
+        """
+        select count(*)
+        from marts.fct_customer_lifecycle as today
+        left join marts.fct_lifecycle_history as history
+            on history.person_id = today.person_id and history.snapshot_date = today.as_of_date
+        where history.lifecycle_stage is distinct from today.lifecycle_stage
+        """
+    ).fetchone()[0]
+    assert differing == 0
+
+
+def test_same_data_gives_identical_marts(built, tmp_path):
+    """Rebuild intermediate + marts from the same staging into a copy: every mart equal."""
+    copy = tmp_path / "rebuild.duckdb"
+    shutil.copyfile(built["database"], copy)
+    run_dbt(["run", "--select", "path:models/intermediate", "path:models/marts",
+             "path:models/identity"],
+            Paths(landing_dir=built["landing"], database=copy, temp_dir=tmp_path / "tmp"))
+    marts = [row[0] for row in built["con"].execute(
+        "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+    ).fetchall()]
+    assert len(marts) >= 2
+    with duckdb.connect() as con:
+        con.execute(f"attach '{built['database']}' as first_build (read_only)")
+        con.execute(f"attach '{copy}' as second_build (read_only)")
+        for table in marts:
+            difference = con.execute(
+                f"select count(*) from ("
+                f"(select * from first_build.marts.{table} except all "
+                f" select * from second_build.marts.{table}) union all "
+                f"(select * from second_build.marts.{table} except all "
+                f" select * from first_build.marts.{table}))"
+            ).fetchone()[0]
+            assert difference == 0, f"marts.{table} differs between two builds of the same data"

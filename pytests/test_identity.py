@@ -78,7 +78,9 @@ def identity_warehouse(tmp_path_factory, make_warehouse):
     warehouse = make_warehouse("identity", landing)
     warehouse.dbt("seed")
     warehouse.dbt("build", "--select", "+int_persons", "+int_identity__merge_audit",
-                  "+int_identity__excluded_links", "--exclude", "resource_type:seed")
+                  "+int_identity__excluded_links", "--exclude", "resource_type:seed",
+                  # only tests whose every parent is selected (not e.g. int_events_unioned's)
+                  "--indirect-selection", "cautious")
     return warehouse
 
 

@@ -17,7 +17,7 @@ identifiers_per_person as (
         min(component_root) as component_root,
         count(*) as identifiers,
         {% for identifier_type in ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] -%}
-            count(case when identifier_type = '{{ identifier_type }}' then 1 end) as {{ identifier_type }}_identifiers,
+        count(case when identifier_type = '{{ identifier_type }}' then 1 end) as {{ identifier_type }}_identifiers,
         {% endfor -%}
         count(case when is_excluded_identifier then 1 end) as excluded_identifiers
     from person_map
@@ -41,7 +41,7 @@ final as (
         identifiers_per_person.component_root,
         identifiers_per_person.identifiers,
         {% for identifier_type in ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] -%}
-            identifiers_per_person.{{ identifier_type }}_identifiers,
+        identifiers_per_person.{{ identifier_type }}_identifiers,
         {% endfor -%}
         identifiers_per_person.excluded_identifiers,
         coalesce(links_per_person.accepted_links, 0) as accepted_links,

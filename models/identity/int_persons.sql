@@ -1,6 +1,37 @@
 -- One row per person: when the person was first and last seen on any source,
 -- how many identifiers they have, and which sources / channels know them.
 -- The spine every later model joins to.
+-- CDNOW (var dataset = cdnow): every customer of the file is one person, known only
+-- through their purchases (no identity graph, no events besides orders). person_id is
+-- the same hash int_orders gives the customer.
+{% if var('dataset') == 'cdnow' %}
+with
+
+transactions as (
+    select * from {{ ref('stg_cdnow__transactions') }}
+),
+
+final as (
+    select
+        {{ dbt.hash("'customer:' || customer_id") }} as person_id,
+        cast(min(transaction_date) as timestamp) as first_seen_at,
+        cast(max(transaction_date) as timestamp) as last_seen_at,
+        cast(1 as {{ dbt.type_bigint() }}) as identifiers,
+        cast(1 as {{ dbt.type_bigint() }}) as source_count,
+        'cdnow' as sources,
+        false as is_known_to_web,
+        false as is_known_to_app,
+        false as is_known_to_messaging,
+        false as is_known_to_store_pos,
+        false as is_known_to_online_orders,
+        false as is_known_to_crm,
+        false as is_only_excluded_identifiers
+    from transactions
+    group by customer_id
+)
+
+select * from final
+{% else %}
 with
 
 person_map as (
@@ -39,7 +70,7 @@ per_person as (
         max(last_seen_at) as last_seen_at,
         count(*) as source_count,
         {% for source in ['web', 'app', 'messaging', 'store_pos', 'online_orders', 'crm'] -%}
-            max(case when source = '{{ source }}' then 1 else 0 end) = 1 as is_known_to_{{ source }},
+        max(case when source = '{{ source }}' then 1 else 0 end) = 1 as is_known_to_{{ source }},
         {% endfor -%}
         {{ dbt.listagg('source', "','", "order by source") }} as sources
     from person_sources
@@ -67,3 +98,4 @@ final as (
 )
 
 select * from final
+{% endif %}

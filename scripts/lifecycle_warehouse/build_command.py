@@ -1,4 +1,8 @@
-"""`lw build`: generate the default sample if needed, build with dbt, print a summary."""
+"""`lw build`: generate the default sample if needed, build with dbt, print a summary.
+
+`lw build --source cdnow` builds the value / RFM / lifecycle marts from the CDNOW data
+set of the lifetimes package instead, into its own database.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,16 @@ import time
 from pathlib import Path
 
 from lifecycle_warehouse.project import Paths
-from lifecycle_warehouse.runner import BuildError, build, ensure_sample, format_summary
+from lifecycle_warehouse.runner import (
+    CDNOW_AS_OF_DATE,
+    BuildError,
+    build,
+    build_cdnow,
+    cdnow_database,
+    cdnow_file,
+    ensure_sample,
+    format_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +42,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             f"from {SAMPLE['start_date']})."
         ),
     )
+    p.add_argument("--source", choices=("synthetic", "cdnow"), default="synthetic",
+                   help="synthetic: the landing files (default); cdnow: the CDNOW transactions "
+                   "shipped with lifetimes (LW_CDNOW_PATH overrides the file), value / RFM / "
+                   f"lifecycle marts as of {CDNOW_AS_OF_DATE}, into their own database")
     p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
                    "or data/landing)")
     p.add_argument("--database", type=Path, help="DuckDB file to build (default: "
-                   "LW_DUCKDB_PATH or data/build/lifecycle.duckdb)")
+                   "LW_DUCKDB_PATH or data/build/lifecycle.duckdb; with --source cdnow: "
+                   "LW_CDNOW_DUCKDB_PATH or data/build/cdnow.duckdb)")
     p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
     p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
     p.add_argument("--no-sample", action="store_true",
@@ -47,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.database:
         paths = dataclasses.replace(paths, database=args.database.resolve())
     started = time.perf_counter()
+    if args.source == "cdnow":
+        return _run_cdnow(args, paths, started)
     try:
         if not args.no_sample:
             ensure_sample(paths, **SAMPLE)
@@ -55,4 +75,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"lw build failed: {error}", file=sys.stderr)
         return 1
     print(format_summary(paths, steps, time.perf_counter() - started))
+    return 0
+
+
+def _run_cdnow(args: argparse.Namespace, paths: Paths, started: float) -> int:
+    paths = dataclasses.replace(
+        paths, database=args.database.resolve() if args.database else cdnow_database()
+    )
+    try:
+        source = f"CDNOW transactions in {cdnow_file()} (as of {CDNOW_AS_OF_DATE})"
+        steps = build_cdnow(paths, target=args.target, full_refresh=args.full_refresh)
+    except BuildError as error:
+        print(f"lw build --source cdnow failed: {error}", file=sys.stderr)
+        return 1
+    print(format_summary(paths, steps, time.perf_counter() - started, source=source))
     return 0

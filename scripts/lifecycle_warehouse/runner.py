@@ -2,12 +2,18 @@
 
 `lw build` = `dbt seed` + `dbt build` on the landing directory, then a summary read
 from the run results and the built database (row counts per layer, reconciliation
-of raw vs staged + quarantined + duplicates). The write-audit-publish gates of a
-later issue hook in here, layer by layer.
+of raw vs staged + quarantined + duplicates, RFM segments). The write-audit-publish
+gates of a later issue hook in here, layer by layer.
+
+`lw build --source cdnow` (`build_cdnow`) builds the value / RFM / lifecycle marts
+from the real CDNOW transactions shipped with `lifetimes` into their own database
+(default data/build/cdnow.duckdb), never the synthetic one.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
 import os
 import time
@@ -21,7 +27,15 @@ from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT, Paths, missi
 
 log = logging.getLogger(__name__)
 
-SUMMARY_SCHEMAS = ("staging", "identity")
+# Schemas the summary lists (those that exist in the database: a CDNOW build has no
+# identity schema).
+SUMMARY_SCHEMAS = ("staging", "identity", "intermediate", "marts")
+
+# CDNOW (SPEC §3): the data set ends on 1998-06-30, the observation end of the
+# lifetimes reference; the marts the CDNOW build makes, with all their parents.
+CDNOW_AS_OF_DATE = "1998-06-30"
+CDNOW_MARTS = ("fct_customer_value", "fct_rfm", "fct_customer_lifecycle", "fct_lifecycle_history")
+CDNOW_TARGET_PATH = PROJECT_ROOT / "target" / "cdnow"
 
 
 class BuildError(RuntimeError):
@@ -152,9 +166,84 @@ def build(paths: Paths, target: str | None = None, full_refresh: bool = False) -
     return steps
 
 
-def format_summary(paths: Paths, steps: list[StepResult], seconds: float) -> str:
+def cdnow_file() -> Path:
+    """CDNOW_master.txt: env LW_CDNOW_PATH, else the copy inside the installed lifetimes."""
+    if os.environ.get("LW_CDNOW_PATH"):
+        path = Path(os.environ["LW_CDNOW_PATH"]).resolve()
+    else:
+        # find_spec locates the installed package without importing it (and pandas)
+        spec = importlib.util.find_spec("lifetimes")
+        if spec is None or spec.origin is None:
+            raise BuildError(
+                "`lw build --source cdnow` reads CDNOW_master.txt from the lifetimes package, "
+                "which is not installed: `pip install lifetimes` or set LW_CDNOW_PATH."
+            )
+        path = Path(spec.origin).parent / "datasets" / "CDNOW_master.txt"
+    if not path.is_file():
+        raise BuildError(f"CDNOW file {path} not found: set LW_CDNOW_PATH to CDNOW_master.txt.")
+    return path
+
+
+def cdnow_database() -> Path:
+    """The CDNOW build's own DuckDB file: env LW_CDNOW_DUCKDB_PATH or data/build/cdnow.duckdb.
+
+    Deliberately not LW_DUCKDB_PATH: a CDNOW build must never replace the synthetic one.
+    """
+    default = PROJECT_ROOT / "data" / "build" / "cdnow.duckdb"
+    return Path(os.environ.get("LW_CDNOW_DUCKDB_PATH", default)).resolve()
+
+
+def build_cdnow(
+    paths: Paths, target: str | None = None, full_refresh: bool = False
+) -> list[StepResult]:
+    """Seeds and builds the CDNOW marts and their parents (models, tests, unit tests).
+
+    Runs with vars dataset=cdnow and as_of_date=1998-06-30, its own target path (the
+    manifest differs from the synthetic one) and `--indirect-selection buildable`, so a
+    test reaching a model outside the selection (one that reads synthetic landing data)
+    is not run.
+    """
+    source_file = cdnow_file()
+    dbt_vars = json.dumps({"dataset": "cdnow", "as_of_date": CDNOW_AS_OF_DATE})
+    common = ["--vars", dbt_vars, "--target-path", str(CDNOW_TARGET_PATH)]
+    refresh = ["--full-refresh"] if full_refresh else []
+    select = [f"+{mart}" for mart in CDNOW_MARTS]
+    with _environment({"LW_CDNOW_PATH": str(source_file)}):
+        steps = [run_dbt(["seed", *common, *refresh], paths, target)]
+        steps.append(run_dbt(
+            ["build", "--select", *select, "--exclude", "resource_type:seed",
+             "--indirect-selection", "buildable", *common, *refresh],
+            paths, target,
+        ))
+    for step in steps:  # the vars JSON and target path only clutter the summary
+        step.command = step.command.split(" --vars ")[0]
+    return steps
+
+
+def _existing_tables(database: Path) -> set[tuple[str, str]]:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return set(con.execute("select schema_name, table_name from duckdb_tables()").fetchall())
+
+
+def segment_distribution(database: Path) -> list[tuple[str, int, float]]:
+    """(segment, buyers, share of buyers) of marts.fct_rfm, largest first."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select segment, count(*) as buyers, count(*) / sum(count(*)) over () as share "
+            "from marts.fct_rfm group by segment order by buyers desc, segment"
+        ).fetchall()
+
+
+def format_summary(
+    paths: Paths, steps: list[StepResult], seconds: float, source: str | None = None
+) -> str:
     """A human summary: where the result is, what it holds, how long it took."""
-    lines = [f"Built {paths.database}", f"  from landing data in {paths.landing_dir}", ""]
+    source = source or f"landing data in {paths.landing_dir}"
+    lines = [f"Built {paths.database}", f"  from {source}", ""]
     lines.append(f"{'step':<40} {'seconds':>8}  results")
     for step in steps:
         results = ", ".join(f"{n} {s}" for s, n in sorted(step.statuses.items()))
@@ -163,15 +252,22 @@ def format_summary(paths: Paths, steps: list[StepResult], seconds: float) -> str
     lines.append(f"{'table':<55} {'rows':>12}")
     for schema, table, rows in table_row_counts(paths.database, SUMMARY_SCHEMAS):
         lines.append(f"{schema + '.' + table:<55} {rows:>12,}")
-    lines.append("")
-    lines.append("landing reconciliation (raw = staged + quarantined + duplicates)")
-    header = ("source", "raw", "staged", "quarantined", "duplicates")
-    lines.append(f"{header[0]:<15} " + " ".join(f"{h:>11}" for h in header[1:]))
-    for source, raw, staged, quarantined, duplicates in reconciliation(paths.database):
-        flag = "" if raw == staged + quarantined + duplicates else "  <-- does not reconcile"
-        lines.append(
-            f"{source:<15} {raw:>11,} {staged:>11,} {quarantined:>11,} {duplicates:>11,}{flag}"
-        )
+    tables = _existing_tables(paths.database)
+    if ("staging", "stg_landing__row_counts") in tables:
+        lines.append("")
+        lines.append("landing reconciliation (raw = staged + quarantined + duplicates)")
+        header = ("source", "raw", "staged", "quarantined", "duplicates")
+        lines.append(f"{header[0]:<15} " + " ".join(f"{h:>11}" for h in header[1:]))
+        for name, raw, staged, quarantined, duplicates in reconciliation(paths.database):
+            flag = "" if raw == staged + quarantined + duplicates else "  <-- does not reconcile"
+            lines.append(
+                f"{name:<15} {raw:>11,} {staged:>11,} {quarantined:>11,} {duplicates:>11,}{flag}"
+            )
+    if ("marts", "fct_rfm") in tables:
+        lines.append("")
+        lines.append(f"{'RFM segment':<25} {'buyers':>10} {'share':>7}")
+        for segment, buyers, share in segment_distribution(paths.database):
+            lines.append(f"{segment:<25} {buyers:>10,} {share:>7.1%}")
     lines.append("")
     lines.append(f"Total wall time {seconds:.1f} s. Query it: duckdb -readonly {paths.database}")
     return "\n".join(lines)

@@ -9,9 +9,9 @@
         at least 7 digits);
       - in columns named *_hash: any value that is not a 64-character lowercase
         sha256 hex digest.
-    Checked: every stg_ / int_ model except stg_landing__quarantined_rows, whose
+    Checked: every stg_ / int_ model and every mart except stg_landing__quarantined_rows, whose
     raw_record keeps the raw row on purpose. The list is explicit so that dbt runs
-    this test after all of them; a new stg_ / int_ model must be added here (the
+    this test after all of them; a new stg_ / int_ model or mart must be added here (the
     test logs the ones it does not cover).
 -#}
 {%- set checked_models = [
@@ -30,7 +30,28 @@
     ref('int_identity__components'),
     ref('int_identity__person_map'),
     ref('int_identity__merge_audit'),
-    ref('int_persons')
+    ref('int_persons'),
+    ref('int_events_unioned'),
+    ref('int_sessions_built'),
+    ref('int_person_days'),
+    ref('int_orders'),
+    ref('int_person_purchase_days'),
+    ref('int_person_activity_metrics'),
+    ref('int_person_value_metrics'),
+    ref('int_person_snapshot_metrics'),
+    ref('int_lifecycle_stages'),
+    ref('int_person_contactability'),
+    ref('int_person_referrals'),
+    ref('int_person_profiles'),
+    ref('dim_customers'),
+    ref('fct_customer_lifecycle'),
+    ref('fct_lifecycle_history'),
+    ref('fct_lifecycle_transitions'),
+    ref('fct_growth_accounting'),
+    ref('fct_customer_value'),
+    ref('fct_rfm'),
+    ref('fct_customer_triggers'),
+    ref('agg_segment_summary')
 ] -%}
 {%- set not_checked_on_purpose = ['stg_landing__quarantined_rows'] -%}
 {%- set checks = [] -%}
@@ -38,7 +59,7 @@
 {%- if execute -%}
     {%- set checked_names = checked_models | map(attribute='identifier') | list -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' -%}
-        {%- if (node.name.startswith('stg_') or node.name.startswith('int_'))
+        {%- if (node.name.startswith('stg_') or node.name.startswith('int_') or node.fqn[1] == 'marts')
             and node.alias not in checked_names and node.name not in not_checked_on_purpose -%}
             {%- do log("PII guard: model " ~ node.name ~ " is not checked; add it to " ~ this.identifier, info=true) -%}
         {%- endif -%}

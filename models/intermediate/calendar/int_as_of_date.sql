@@ -39,8 +39,8 @@ final as (
             cast('{{ var("as_of_date") }}' as date) as as_of_date,
             'var as_of_date' as as_of_date_source,
         {%- else -%}
-            last_complete_date as as_of_date,
-            'last complete day in the data' as as_of_date_source,
+        last_complete_date as as_of_date,
+        'last complete day in the data' as as_of_date_source,
         {%- endif %}
         latest_event_date
     from derived

@@ -18,15 +18,21 @@ first_month as (
     from person_days
 ),
 
-month_ends as (
+month_offsets as (
     -- up to 240 months (20 years) of monthly history
+    {{ dbt.generate_series(240) }}
+),
+
+month_ends as (
     select
         cast(
-            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 'months.generated_number', 'first_month.first_month_start')) }}
+            {{ dbt.dateadd('day', -1, dbt.dateadd(
+                'month', 'month_offsets.generated_number', 'first_month.first_month_start'
+            )) }}
             as date
         ) as snapshot_date
     from first_month
-    cross join ({{ dbt.generate_series(240) }}) as months
+    cross join month_offsets
 ),
 
 snapshots as (

@@ -14,7 +14,6 @@ final as (
         snapshot_date,
         lifecycle_stage,
         stage_reason,
-        lag(lifecycle_stage) over (partition by person_id order by snapshot_date) as previous_snapshot_stage,
         funnel_stage,
         activity_tier,
         value_tier,
@@ -43,7 +42,8 @@ final as (
         referrals,
         is_opted_out,
         dormant_days,
-        churned_days
+        churned_days,
+        lag(lifecycle_stage) over (partition by person_id order by snapshot_date) as previous_snapshot_stage
     from classified
 )
 

@@ -48,7 +48,8 @@ calibrated as (
             var('dormant_gap_percentile'), var('dormant_days_bounds'), var('dormant_days_override')) }},
         {{ lw_calibrated_threshold('churned', 'purchase_gaps.churned_observed', 'purchase_gaps.purchase_gaps',
             var('churned_gap_percentile'), var('churned_days_bounds'), var('churned_days_override')) }},
-        {{ lw_calibrated_threshold('repurchase_cycle', 'purchase_gaps.repurchase_observed', 'purchase_gaps.purchase_gaps',
+        {{ lw_calibrated_threshold(
+            'repurchase_cycle', 'purchase_gaps.repurchase_observed', 'purchase_gaps.purchase_gaps',
             var('repurchase_cycle_percentile'), var('repurchase_cycle_days_bounds'),
             var('repurchase_cycle_days_override')) }}
     from activity_gaps
@@ -63,22 +64,22 @@ final as (
         calibrated.dormant_observed_gaps,
         calibrated.dormant_source,
         calibrated.dormant_reason,
-        case
-            when calibrated.churned_days <= calibrated.dormant_days then calibrated.dormant_days + 1
-            else calibrated.churned_days
-        end as churned_days,
         calibrated.churned_observed_days,
         calibrated.churned_observed_gaps,
-        case
-            when calibrated.churned_days <= calibrated.dormant_days then 'raised_above_dormant'
-            else calibrated.churned_source
-        end as churned_source,
         calibrated.churned_reason,
         calibrated.repurchase_cycle_days,
         calibrated.repurchase_cycle_observed_days,
         calibrated.repurchase_cycle_observed_gaps,
         calibrated.repurchase_cycle_source,
-        calibrated.repurchase_cycle_reason
+        calibrated.repurchase_cycle_reason,
+        case
+            when calibrated.churned_days <= calibrated.dormant_days then calibrated.dormant_days + 1
+            else calibrated.churned_days
+        end as churned_days,
+        case
+            when calibrated.churned_days <= calibrated.dormant_days then 'raised_above_dormant'
+            else calibrated.churned_source
+        end as churned_source
     from calibrated
     cross join as_of
 )

@@ -15,12 +15,12 @@ value_metrics as (
 final as (
     select
         activity.*,
-        coalesce(value_metrics.order_count, 0) as order_count,
-        coalesce(value_metrics.gross_revenue, 0) as gross_revenue,
-        coalesce(value_metrics.net_revenue, 0) as net_revenue,
         value_metrics.first_order_date,
         value_metrics.last_order_date,
-        value_metrics.days_since_last_order
+        value_metrics.days_since_last_order,
+        coalesce(value_metrics.order_count, 0) as order_count,
+        coalesce(value_metrics.gross_revenue, 0) as gross_revenue,
+        coalesce(value_metrics.net_revenue, 0) as net_revenue
     from activity
     left join value_metrics
         on

@@ -71,10 +71,10 @@ online as (
 store_receipts as (
     select
         transaction_id,
-        min(event_at) as ordered_at,
-        min(coalesce('loyalty_card:' || loyalty_card, 'phone:' || phone_hash)) as identifier,
         cast(sum(case when not is_return then line_amount else 0 end) as decimal(18, 2)) as gross_revenue,
-        cast(-sum(case when is_return then line_amount else 0 end) as decimal(18, 2)) as refund_amount
+        cast(-sum(case when is_return then line_amount else 0 end) as decimal(18, 2)) as refund_amount,
+        min(event_at) as ordered_at,
+        min(coalesce('loyalty_card:' || loyalty_card, 'phone:' || phone_hash)) as identifier
     from store_lines
     group by transaction_id
 ),

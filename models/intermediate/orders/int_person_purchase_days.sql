@@ -13,8 +13,8 @@ per_day as (
     select
         person_id,
         order_date as purchase_date,
-        count(*) as orders,
-        cast(sum(net_revenue) as decimal(18, 2)) as day_net_revenue
+        cast(sum(net_revenue) as decimal(18, 2)) as day_net_revenue,
+        count(*) as orders
     from orders
     group by person_id, order_date
 ),

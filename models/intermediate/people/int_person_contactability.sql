@@ -57,8 +57,8 @@ unsubscribes as (
     select
         person_map.person_id,
         {% for channel in ['email', 'sms', 'push', 'whatsapp'] -%}
-            min(case when messaging_events.message_channel = '{{ channel }}' then messaging_events.event_date end)
-                as unsubscribed_{{ channel }}_date,
+        min(case when messaging_events.message_channel = '{{ channel }}' then messaging_events.event_date end)
+            as unsubscribed_{{ channel }}_date,
         {% endfor -%}
         max(messaging_events.event_date) as last_unsubscribed_date
     from messaging_events
@@ -120,11 +120,11 @@ final as (
         has_consent_sms,
         has_consent_push,
         has_consent_whatsapp,
+        is_account_closed,
         coalesce(is_reachable_email, false) as is_reachable_email,
         coalesce(is_reachable_sms, false) as is_reachable_sms,
         coalesce(is_reachable_push, false) as is_reachable_push,
         coalesce(is_reachable_whatsapp, false) as is_reachable_whatsapp,
-        is_account_closed,
         case
             when is_account_closed then crm_updated_date
             when

@@ -4,22 +4,22 @@
 with
 
 {% for landing in lw_landing_tables() %}
-    {{ landing.source }}_rejected as (
-        select
-            '{{ landing.source }}' as source,
-            {{ landing.key }} as record_key,
-            reject_reason,
-            loaded_at,
-            raw_record
-        from {{ ref(landing.base) }}
-        where reject_reason is not null
-    ),
+{{ landing.source }}_rejected as (
+    select
+        '{{ landing.source }}' as source,
+        {{ landing.key }} as record_key,
+        reject_reason,
+        loaded_at,
+        raw_record
+    from {{ ref(landing.base) }}
+    where reject_reason is not null
+),
 
 {% endfor %}
 final as (
     {% for landing in lw_landing_tables() %}
-        select * from {{ landing.source }}_rejected
-        {% if not loop.last %}union all{% endif %}
+    select * from {{ landing.source }}_rejected
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )
 

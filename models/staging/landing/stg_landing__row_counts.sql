@@ -12,23 +12,23 @@ quarantined as (
 ),
 
 {% for landing in lw_landing_tables() %}
-    {{ landing.source }}_counts as (
-        select
-            '{{ landing.source }}' as source,
-            (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
-            (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
-            (
-                select count(*) - count(distinct {{ landing.key }})
-                from {{ ref(landing.base) }}
-                where reject_reason is null
-            ) as duplicate_rows
-    ),
+{{ landing.source }}_counts as (
+    select
+        '{{ landing.source }}' as source,
+        (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
+        (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
+        (
+            select count(*) - count(distinct {{ landing.key }})
+            from {{ ref(landing.base) }}
+            where reject_reason is null
+        ) as duplicate_rows
+),
 
 {% endfor %}
 all_counts as (
     {% for landing in lw_landing_tables() %}
-        select * from {{ landing.source }}_counts
-        {% if not loop.last %}union all{% endif %}
+    select * from {{ landing.source }}_counts
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 

@@ -20,10 +20,10 @@ typed as (
         country_codes.calling_code,
         {{ lw_safe_cast('source.signup_date', 'date') }} as signup_date,
         {% for consent_channel in ['email', 'sms', 'push', 'whatsapp'] -%}
-            case upper(trim(source.consent_{{ consent_channel }}))
-                when 'Y' then true
-                when 'N' then false
-            end as has_consent_{{ consent_channel }},
+        case upper(trim(source.consent_{{ consent_channel }}))
+            when 'Y' then true
+            when 'N' then false
+        end as has_consent_{{ consent_channel }},
         {% endfor -%}
         coalesce(lower(trim(source.account_closed)) = 'true', false) as is_account_closed,
         nullif(trim(source.referred_by), '') as referred_by_user_id,

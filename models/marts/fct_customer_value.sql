@@ -1,0 +1,47 @@
+-- One row per person with at least one order row (an order, a cancellation or a
+-- return) on or before as_of_date: orders, gross / net revenue, AOV, order dates,
+-- purchase gaps, tenure, historical CLV and the lifetimes-compatible frequency /
+-- recency / T / monetary_value, all from int_person_value_metrics (lw_value_metrics).
+-- Persons made only of excluded identifiers (shared kiosk ids, test accounts) are
+-- left out, as for every mart.
+with
+
+value_metrics as (
+    select * from {{ ref('int_person_value_metrics') }}
+),
+
+persons as (
+    select * from {{ ref('int_persons') }}
+),
+
+final as (
+    select
+        value_metrics.person_id,
+        value_metrics.snapshot_date as as_of_date,
+        cast(value_metrics.order_count as {{ dbt.type_bigint() }}) as order_count,
+        cast(value_metrics.gross_revenue as decimal(18, 2)) as gross_revenue,
+        cast(value_metrics.refund_amount as decimal(18, 2)) as refund_amount,
+        cast(value_metrics.net_revenue as decimal(18, 2)) as net_revenue,
+        cast(value_metrics.average_order_value as decimal(18, 2)) as average_order_value,
+        value_metrics.first_order_date,
+        value_metrics.last_order_date,
+        cast(value_metrics.days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
+        cast(value_metrics.purchase_days as {{ dbt.type_bigint() }}) as purchase_days,
+        cast(value_metrics.mean_days_between_purchases as double) as mean_days_between_purchases,
+        cast(value_metrics.historical_clv as decimal(18, 2)) as historical_clv,
+        cast(
+            {{ dbt.datediff('cast(persons.first_seen_at as date)', 'value_metrics.snapshot_date', 'day') }}
+            as {{ dbt.type_bigint() }}
+        ) as tenure_days,
+        cast(value_metrics.frequency as {{ dbt.type_bigint() }}) as frequency,
+        cast(value_metrics.recency as {{ dbt.type_bigint() }}) as recency,
+        cast(value_metrics.t as {{ dbt.type_bigint() }}) as t,
+        -- a mean, not an amount: kept in double precision so it equals lifetimes'
+        cast(value_metrics.monetary_value as double) as monetary_value
+    from value_metrics
+    inner join persons
+        on value_metrics.person_id = persons.person_id
+    where not persons.is_only_excluded_identifiers
+)
+
+select * from final
