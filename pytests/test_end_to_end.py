@@ -291,3 +291,31 @@ def test_same_data_gives_identical_marts(built, tmp_path):
                 f" select * from first_build.marts.{table}))"
             ).fetchone()[0]
             assert difference == 0, f"marts.{table} differs between two builds of the same data"
+
+
+RFM_SEGMENTS = {"champions", "loyal", "potential_loyalist", "new_customers", "promising",
+                "need_attention", "about_to_sleep", "at_risk", "cannot_lose_them",
+                "hibernating"}
+
+
+def test_every_rfm_segment_is_populated(built):
+    segments = dict(built["con"].execute(
+        "select segment, count(*) from marts.fct_rfm group by 1"
+    ).fetchall())
+    assert set(segments) == RFM_SEGMENTS
+    buyers = built["con"].execute(
+        "select count(*) from marts.fct_customer_value "
+        "where order_count > 0"
+    ).fetchone()[0]
+    assert sum(segments.values()) == buyers
+
+
+def test_growth_accounting_adds_up_every_month(built):
+    rows = built["con"].execute(
+        "select active_persons, new_persons, retained_persons, resurrected_persons, "
+        "churned_persons, active_previous_persons from marts.fct_growth_accounting"
+    ).fetchall()
+    assert len(rows) == 12  # one row per month of 2025
+    for active, new, retained, resurrected, churned, active_previous in rows:
+        assert active == new + retained + resurrected
+        assert active_previous == retained + churned
