@@ -16,11 +16,14 @@ snapshots as (
     select snapshot_date, previous_snapshot_date from {{ snapshots_sql }} as snapshots_input
 ),
 
+-- persons made only of excluded identifiers (kiosk ids, test accounts) are not
+-- customers: they get no lifecycle (their rows stay in int_persons, flagged)
 persons as (
     select
         person_id,
         cast(first_seen_at as date) as first_seen_date
     from {{ ref('int_persons') }}
+    where not is_only_excluded_identifiers
 ),
 
 person_days as (

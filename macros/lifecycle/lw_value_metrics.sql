@@ -16,9 +16,13 @@ snapshots as (
     select snapshot_date, previous_snapshot_date from {{ snapshots_sql }} as snapshots_input
 ),
 
+-- orders of customers: not of persons made only of excluded identifiers
 orders as (
-    select * from {{ ref('int_orders') }}
-    where person_id is not null
+    select orders.*
+    from {{ ref('int_orders') }} as orders
+    inner join {{ ref('int_persons') }} as persons
+        on orders.person_id = persons.person_id
+    where not persons.is_only_excluded_identifiers
 ),
 
 purchase_days as (
