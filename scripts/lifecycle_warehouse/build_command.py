@@ -1,4 +1,8 @@
-"""`lw build`: generate the default sample if needed, build with dbt, print a summary.
+"""`lw build`: generate the default sample if needed, gated build, publish, summary.
+
+Synthetic data goes through write–audit–publish (`gated_build`): staging, identity +
+intermediate and marts are each built and gated (dbt tests + Great Expectations); the
+marts are published atomically to the serving file only when every gate passed.
 
 `lw build --source cdnow` builds the value / RFM / lifecycle marts from the CDNOW data
 set of the lifetimes package instead, into its own database.
@@ -17,7 +21,6 @@ from lifecycle_warehouse.project import Paths
 from lifecycle_warehouse.runner import (
     CDNOW_AS_OF_DATE,
     BuildError,
-    build,
     build_cdnow,
     cdnow_database,
     cdnow_file,
@@ -53,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "LW_CDNOW_DUCKDB_PATH or data/build/cdnow.duckdb)")
     p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
     p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
+    p.add_argument("--serving", type=Path, help="published file BI reads (default: "
+                   "LW_SERVING_PATH or data/serving/lifecycle.duckdb)")
+    p.add_argument("--keep", type=int, default=5,
+                   help="published versions kept for `lw rollback` (default 5)")
+    p.add_argument("--no-publish", action="store_true",
+                   help="build and gate, but do not publish")
     p.add_argument("--no-sample", action="store_true",
                    help="fail instead of generating the sample when landing data is missing")
     p.set_defaults(handler=run)
@@ -67,14 +76,22 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.source == "cdnow":
         return _run_cdnow(args, paths, started)
+    from lifecycle_warehouse.gated_build import format_gate_summary, gated_build
+    from lifecycle_warehouse.publish_command import default_serving_path
+
+    serving = (args.serving or default_serving_path()).resolve()
     try:
         if not args.no_sample:
             ensure_sample(paths, **SAMPLE)
-        steps = build(paths, target=args.target, full_refresh=args.full_refresh)
+        report = gated_build(paths, serving, keep=args.keep, target=args.target,
+                             full_refresh=args.full_refresh, publish_result=not args.no_publish)
     except BuildError as error:
         print(f"lw build failed: {error}", file=sys.stderr)
         return 1
+    steps = [report.seed, *(layer.dbt for layer in report.layers)]
     print(format_summary(paths, steps, time.perf_counter() - started))
+    print()
+    print(format_gate_summary(report))
     return 0
 
 

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lifecycle_warehouse.build_command import add_parser as _add_build
 
     _add_build(sub)
+    from lifecycle_warehouse.publish_command import add_parsers as _add_publish
+
+    _add_publish(sub)
     return parser
 
 

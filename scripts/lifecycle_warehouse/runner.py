@@ -148,8 +148,8 @@ def reconciliation(database: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def build(paths: Paths, target: str | None = None, full_refresh: bool = False) -> list[StepResult]:
-    """Seeds and builds every model and test; raises BuildError on the first failure."""
+def require_landing(paths: Paths) -> None:
+    """Fails with the fix when a landing folder is missing or holds no data file."""
     missing = missing_landing_sources(paths.landing_dir)
     if missing:
         raise BuildError(
@@ -158,12 +158,6 @@ def build(paths: Paths, target: str | None = None, full_refresh: bool = False) -
             f"{paths.landing_dir}` or point LW_LANDING_DIR / --landing at your files "
             "(layout: docs/landing_contract.md)."
         )
-    steps = [run_dbt(["seed", *(["--full-refresh"] if full_refresh else [])], paths, target)]
-    build_args = ["build", "--exclude", "resource_type:seed"]
-    if full_refresh:
-        build_args.append("--full-refresh")
-    steps.append(run_dbt(build_args, paths, target))
-    return steps
 
 
 def cdnow_file() -> Path:

@@ -1,0 +1,246 @@
+"""Write–audit–publish reliability: bad loads never replace good marts, nothing is lost.
+
+One baseline gated build of a generated sample is published; each scenario then runs
+`lw build` the way a scheduler would (a subprocess, no stdin) and asserts the exit code,
+what it printed, that the serving file is byte-identical when a gate failed, and that
+the marts are identical when the data is the same.
+
+The data-level defects (duplicates, late rows, future timestamps, malformed ids and
+emails, unknown event names, negative amounts, the extra column) are asserted exactly,
+per source and reason, in test_end_to_end.py; here they are part of every build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lifecycle_warehouse.project import LANDING_SOURCES, PROJECT_ROOT
+
+LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
+SAMPLE_ARGS = ["--seed", "11", "--persons", "6000", "--days", "365", "--start-date",
+               "2025-01-01", "--no-progress"]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Deployment:
+    """A landing dir, a build database and a serving file, like one installation."""
+
+    def __init__(self, root: Path, landing: Path) -> None:
+        self.root, self.landing = root, landing
+        self.database = root / "build" / "lifecycle.duckdb"
+        self.serving = root / "serving" / "lifecycle.duckdb"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
+                "LW_DUCKDB_TEMP_DIR": str(self.root / "tmp"), **extra}
+
+    def build_command(self) -> list[str]:
+        return [*LW, "build", "--no-sample", "--landing", str(self.landing),
+                "--database", str(self.database), "--serving", str(self.serving)]
+
+    def build(self, **extra_env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(self.build_command(), capture_output=True, text=True,
+                              cwd=PROJECT_ROOT, env=self.env(**extra_env), timeout=1200,
+                              stdin=subprocess.DEVNULL)
+
+    def marts(self) -> dict[str, list[tuple]]:
+        """Every published mart's rows, sorted (publish metadata excluded)."""
+        with duckdb.connect(str(self.serving), read_only=True) as con:
+            tables = [row[0] for row in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' "
+                "and not starts_with(table_name, '_') order by 1").fetchall()]
+            return {t: con.execute(f"select * from marts.{t} order by all").fetchall()
+                    for t in tables}
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reliability") / "landing"
+    generated = subprocess.run([*LW, "generate", "--out", str(out), *SAMPLE_ARGS],
+                               capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600)
+    assert generated.returncode == 0, generated.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, landing) -> Deployment:
+    deployment = Deployment(tmp_path_factory.mktemp("baseline"), landing)
+    result = deployment.build()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"Published {deployment.serving}" in result.stdout
+    return deployment
+
+
+def copy_deployment(baseline: Deployment, root: Path, landing: Path | None = None) -> Deployment:
+    """A second installation that already serves the baseline's marts."""
+    deployment = Deployment(root, landing or baseline.landing)
+    shutil.copytree(baseline.serving.parent, deployment.serving.parent)
+    deployment.database.parent.mkdir(parents=True)
+    shutil.copyfile(baseline.database, deployment.database)
+    return deployment
+
+
+def test_published_file_holds_every_mart_and_no_pii(baseline):
+    marts = baseline.marts()
+    assert {"dim_customers", "fct_customer_lifecycle", "fct_lifecycle_history",
+            "fct_lifecycle_transitions", "fct_growth_accounting", "fct_customer_value",
+            "fct_rfm", "fct_customer_triggers", "agg_segment_summary"} <= set(marts)
+    with duckdb.connect(str(baseline.serving), read_only=True) as con:
+        schemas = {row[0] for row in con.execute(
+            "select distinct schema_name from duckdb_tables()").fetchall()}
+        assert schemas <= {"marts", "meta"}, f"only marts are published, found {schemas}"
+        text_columns = con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "where data_type = 'VARCHAR'").fetchall()
+        for schema, table, column in text_columns:
+            leaked = con.execute(
+                f'select count(*) from "{schema}"."{table}" where "{column}" like \'%@%\' '
+                f"or regexp_matches(\"{column}\", '^[+(]?[0-9][0-9 ().-]{{6,}}[0-9]$')"
+            ).fetchone()[0]
+            assert leaked == 0, f"raw email / phone in {schema}.{table}.{column}"
+
+
+def test_same_data_twice_gives_identical_marts(baseline, tmp_path):
+    again = copy_deployment(baseline, tmp_path / "again")
+    result = again.build()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert again.marts() == baseline.marts()
+
+
+def test_duplicated_landing_files_are_idempotent(baseline, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(baseline.landing, landing)
+    for source in LANDING_SOURCES:
+        for part in sorted((landing / source).glob("part-00000*")):
+            shutil.copyfile(part, part.with_name("copy-of-" + part.name))
+    deployment = copy_deployment(baseline, tmp_path / "dup", landing)
+    result = deployment.build()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert deployment.marts() == baseline.marts()
+    with duckdb.connect(str(deployment.database), read_only=True) as con:
+        rows = con.execute("select source, raw_rows, staged_rows, quarantined_rows, "
+                           "duplicate_rows from staging.stg_landing__row_counts").fetchall()
+    for source, raw, staged, quarantined, duplicates in rows:
+        assert raw == staged + quarantined + duplicates, source
+        assert duplicates > 0, source
+
+
+def test_missing_source_fails_clearly_and_keeps_marts(baseline, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(baseline.landing, landing)
+    shutil.rmtree(landing / "crm_customers")
+    deployment = copy_deployment(baseline, tmp_path / "missing", landing)
+    before = sha256(deployment.serving)
+    result = deployment.build()
+    assert result.returncode == 1
+    assert "No landing data for crm_customers" in result.stderr
+    assert sha256(deployment.serving) == before
+
+
+@pytest.mark.parametrize("layer", ["staging", "intermediate", "marts"])
+def test_failing_expectation_stops_at_its_layer(baseline, tmp_path, layer):
+    deployment = copy_deployment(baseline, tmp_path / layer)
+    before = sha256(deployment.serving)
+    override = tmp_path / "gates.yml"
+    override.write_text(FAILING_GATE[layer])
+    result = deployment.build(LW_GATES_CONFIG=str(override))
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert f"gate failed at layer '{layer}' (Great Expectations)" in result.stderr
+    assert "Published marts are unchanged" in result.stderr
+    assert sha256(deployment.serving) == before
+    later = [name for name in ("staging", "intermediate", "marts")][
+        ["staging", "intermediate", "marts"].index(layer) + 1:]
+    for later_layer in later:
+        assert f"layer {later_layer}: dbt build" not in result.stderr
+
+
+def test_killed_build_leaves_serving_file_and_recovers(baseline, tmp_path):
+    deployment = copy_deployment(baseline, tmp_path / "killed")
+    before = sha256(deployment.serving)
+    process = subprocess.Popen(deployment.build_command(), cwd=PROJECT_ROOT,
+                               env=deployment.env(), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    log = ""
+    # kill once the build is inside dbt (the intermediate layer is running)
+    while time.monotonic() < deadline and "layer intermediate: dbt build" not in log:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            break
+        log += line
+    assert process.poll() is None, "build ended before it could be killed:\n" + log[-2000:]
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert sha256(deployment.serving) == before
+    with duckdb.connect(str(deployment.serving), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_customer_lifecycle").fetchone()[0] > 0
+    result = deployment.build()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert deployment.marts() == baseline.marts()
+
+
+READER = textwrap.dedent("""
+    import json, sys, time, duckdb
+    serving, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    con = duckdb.connect(serving, read_only=True)
+    seen, errors, queries = set(), [], 0
+    deadline = time.monotonic() + 900
+    import os
+    while not os.path.exists(stop) and time.monotonic() < deadline:
+        try:
+            seen.add(con.execute("select count(*) from marts.fct_customer_lifecycle").fetchone()[0])
+            queries += 1
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            errors.append(repr(error))
+        time.sleep(0.05)
+    json.dump({"seen": sorted(seen), "errors": errors, "queries": queries}, open(out, "w"))
+""")
+
+
+def test_reader_keeps_working_during_a_build(baseline, tmp_path):
+    deployment = copy_deployment(baseline, tmp_path / "reader")
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(deployment.serving),
+                               str(stop), str(out)])
+    try:
+        result = deployment.build()
+    finally:
+        stop.touch()
+        reader.wait(timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["errors"] == []
+    assert report["queries"] > 10
+    # the reader kept its view of the file it opened; a new connection sees the new build
+    assert len(report["seen"]) == 1
+    with duckdb.connect(str(deployment.serving), read_only=True) as con:
+        info = con.execute("select build_id from meta.publish_info").fetchone()[0]
+    with duckdb.connect(str(baseline.serving), read_only=True) as con:
+        assert info != con.execute("select build_id from meta.publish_info").fetchone()[0]
+
+
+# Gate configuration overrides that make one layer's expectation impossible.
+FAILING_GATE = {
+    # every sample has some quarantined rows
+    "staging": "staging:\n  quarantine_share:\n    max: 0.0\n",
+    # a few anonymous events always exist
+    "intermediate": "intermediate:\n  events_without_person:\n    max_share: 0.0\n",
+    # some stage always holds more than 5 % of persons
+    "marts": "marts:\n  lifecycle_stage_shares:\n    max: 0.05\n",
+}

@@ -1,0 +1,193 @@
+"""Write–audit–publish: build layer by layer, gate each layer, publish only a clean build.
+
+    seed → staging → gate → identity + intermediate → gate → marts → gate → publish
+
+A gate is the dbt tests of the layer (run by `dbt build` with the layer's models; an
+error-severity failure stops the build, warnings are reported) and the Great
+Expectations suite of the layer (`lifecycle_warehouse.gates`). The first failing gate
+stops the build with a `GateFailed` that names the layer, the checks, the failing rows
+and where to look; the serving file is not touched. Only after every gate passed are
+the marts published atomically (`lifecycle_warehouse.publish`) and the volumes of this
+build stored as the baseline of the next run's volume checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lifecycle_warehouse.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.runner import BuildError, StepResult, require_landing, run_dbt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One gated layer: the dbt selection that builds it and the GX suite that audits it."""
+
+    name: str
+    select: tuple[str, ...]
+
+
+LAYERS = (
+    Layer("staging", ("path:models/staging",)),
+    Layer("intermediate", ("path:models/identity", "path:models/intermediate")),
+    Layer("marts", ("path:models/marts",)),
+)
+
+
+class GateFailed(BuildError):
+    """A gate rejected the build. `layer` and `checks` say where and what."""
+
+    def __init__(self, layer: str, kind: str, checks: list[str], hint: str) -> None:
+        self.layer, self.kind, self.checks, self.hint = layer, kind, checks, hint
+        lines = "\n  ".join(checks)
+        super().__init__(f"gate failed at layer '{layer}' ({kind}):\n  {lines}\n{hint}")
+
+
+@dataclass
+class LayerReport:
+    """What one layer did: dbt results and the GX gate."""
+
+    layer: str
+    dbt: StepResult | None = None
+    gx_checks_passed: int = 0
+    gx_checks_failed: int = 0
+    gx_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildReport:
+    """Everything `lw build` prints at the end."""
+
+    paths: Paths
+    serving: Path
+    seed: StepResult | None = None
+    layers: list[LayerReport] = field(default_factory=list)
+    published: object | None = None  # lifecycle_warehouse.publish.PublishResult
+    publish_seconds: float = 0.0
+    docs_index: Path | None = None
+
+
+def default_docs_dir() -> Path:
+    return PROJECT_ROOT / "data" / "gx_docs"
+
+
+def history_path(serving: Path) -> Path:
+    """Volumes of the last published build, next to the serving file."""
+    return serving.parent / "gate_history.json"
+
+
+def load_history(serving: Path) -> dict[str, dict[str, int]]:
+    path = history_path(serving)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def save_history(serving: Path, volumes: dict[str, dict[str, int]]) -> None:
+    path = history_path(serving)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(volumes, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
+def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool) -> StepResult:
+    args = ["build", "--select", *layer.select, "--exclude", "resource_type:seed",
+            # a test runs in the first layer where all its parents exist
+            "--indirect-selection", "buildable"]
+    if full_refresh:
+        args.append("--full-refresh")
+    try:
+        return run_dbt(args, paths, target)
+    except BuildError as error:
+        raise GateFailed(
+            layer.name, "dbt tests", [str(error)],
+            f"Published marts are unchanged. Failing rows: schema test_failures of "
+            f"{paths.database} (duckdb -readonly {paths.database})."
+        ) from error
+
+
+def gated_build(
+    paths: Paths,
+    serving: Path,
+    *,
+    keep: int = 5,
+    target: str | None = None,
+    full_refresh: bool = False,
+    publish_result: bool = True,
+    docs_dir: Path | None = None,
+) -> BuildReport:
+    """Builds, gates and publishes; raises BuildError / GateFailed on the first failure."""
+    from lifecycle_warehouse.gates import run_gx_gate, volume_snapshot
+    from lifecycle_warehouse.gates.config import load_gate_config
+
+    require_landing(paths)
+    config = load_gate_config()
+    docs_dir = docs_dir or default_docs_dir()
+    history = load_history(serving)
+    report = BuildReport(paths=paths, serving=serving)
+    report.seed = run_dbt(["seed", *(["--full-refresh"] if full_refresh else [])], paths, target)
+    volumes: dict[str, dict[str, int]] = {}
+    for layer in LAYERS:
+        log.info("layer %s: dbt build", layer.name)
+        layer_report = LayerReport(layer.name)
+        report.layers.append(layer_report)
+        layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh)
+        layer_report.warnings = [
+            failure for failure in layer_report.dbt.failures if ": warn" in failure
+        ]
+        log.info("layer %s: Great Expectations gate", layer.name)
+        gate = run_gx_gate(layer.name, paths.database, history=history.get(layer.name),
+                           config=config, docs_dir=docs_dir)
+        report.docs_index = gate.docs_index or report.docs_index
+        layer_report.gx_seconds = gate.seconds
+        layer_report.gx_checks_passed = sum(check.success for check in gate.checks)
+        layer_report.gx_checks_failed = sum(not check.success for check in gate.checks)
+        if not gate.success:
+            raise GateFailed(
+                layer.name, "Great Expectations",
+                [f"{check.suite} / {check.expectation}: {check.describe()}"
+                 for check in gate.failures],
+                "Published marts are unchanged. "
+                f"GX result: {gate.result_file}; Data Docs: {gate.result_page or gate.docs_index}",
+            )
+        volumes[layer.name] = volume_snapshot(paths.database, layer.name)
+    if publish_result:
+        from lifecycle_warehouse.publish import publish
+
+        started = time.perf_counter()
+        report.published = publish(paths.database, serving, keep=keep,
+                                   metadata={"landing_dir": str(paths.landing_dir)})
+        report.publish_seconds = time.perf_counter() - started
+        save_history(serving, volumes)
+    return report
+
+
+def format_gate_summary(report: BuildReport) -> str:
+    """Per layer: dbt results and seconds, GX checks and seconds; then what was published."""
+    lines = [f"{'layer':<14} {'dbt s':>7} {'dbt results':<42} {'GX checks':>10} {'GX s':>6}"]
+    if report.seed is not None:
+        seeded = ", ".join(f"{n} {s}" for s, n in sorted(report.seed.statuses.items()))
+        lines.append(f"{'seeds':<14} {report.seed.seconds:>7.1f} {seeded:<42}")
+    for layer in report.layers:
+        results = ", ".join(f"{n} {s}" for s, n in sorted(layer.dbt.statuses.items()))
+        checks = f"{layer.gx_checks_passed}/{layer.gx_checks_passed + layer.gx_checks_failed}"
+        lines.append(f"{layer.layer:<14} {layer.dbt.seconds:>7.1f} {results:<42.42} "
+                     f"{checks:>10} {layer.gx_seconds:>6.1f}")
+        lines.extend(f"    warning: {warning}" for warning in layer.warnings)
+    if report.published is not None:
+        lines.append(f"{'publish':<14} {report.publish_seconds:>7.1f}")
+        lines.append("")
+        lines.append(f"Published {report.published.serving_db} "
+                     f"(build {report.published.build_id}; versions kept in "
+                     f"{report.published.serving_db.parent / 'versions'})")
+        lines.append(f"  query it: duckdb -readonly {report.published.serving_db}")
+    if report.docs_index:
+        lines.append(f"  Data Docs (GX validation results): {report.docs_index}")
+    return "\n".join(lines)

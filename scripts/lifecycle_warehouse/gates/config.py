@@ -1,0 +1,271 @@
+"""Bounds of the quality gates, read from `quality_gates.yml` at the repository root.
+
+The file holds numbers only; which checks exist is code (`suites.py`). Env
+`LW_GATES_CONFIG` names an override file with the same layout, deep-merged over the
+base file (mappings merge key by key, any other value replaces), so a test or an
+incident can change one bound without copying the rest.
+
+Unknown keys are errors: a typo in a gate config must not switch a check off silently.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lifecycle_warehouse.project import PROJECT_ROOT
+
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "quality_gates.yml"
+OVERRIDE_ENV = "LW_GATES_CONFIG"
+LAYERS = ("staging", "intermediate", "marts")
+
+# The check sections each layer accepts (besides volume, null_rates, value_ranges).
+_LAYER_SECTIONS = {
+    "staging": {"quarantine_share"},
+    "intermediate": {"events_without_person", "thresholds"},
+    "marts": {"lifecycle_stage_shares", "rfm_segment_shares", "negative_net_revenue", "freshness"},
+}
+_COMMON_SECTIONS = {"volume", "null_rates", "value_ranges"}
+_VOLUME_KEYS = {"max_decrease", "max_increase", "min_previous_rows", "allow_empty", "tables"}
+_SHARE_KEYS = {"min", "max", "expected", "overrides"}
+
+Bounds = tuple[float | None, float | None]
+
+
+class GateConfigError(ValueError):
+    """The gate configuration is malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class VolumeConfig:
+    """Row counts versus the previous successful run."""
+
+    max_decrease: float = 0.20
+    max_increase: float = 0.50
+    min_previous_rows: int = 100
+    allow_empty: tuple[str, ...] = ()
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def tolerance(self, table: str) -> tuple[float, float]:
+        """(max_decrease, max_increase) for one "schema.table"."""
+        own = self.tables.get(table, {})
+        return (
+            float(own.get("max_decrease", self.max_decrease)),
+            float(own.get("max_increase", self.max_increase)),
+        )
+
+
+@dataclass(frozen=True)
+class ShareBounds:
+    """Share of each value of a column (lifecycle stage, RFM segment) within [min, max]."""
+
+    min: float
+    max: float
+    expected: tuple[str, ...] = ()
+    overrides: dict[str, Bounds] = field(default_factory=dict)
+
+    def bounds(self, value: str) -> Bounds:
+        return self.overrides.get(value, (self.min, self.max))
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """Bounds of one layer's suite; sections a layer does not have stay None / empty."""
+
+    volume: VolumeConfig
+    null_rates: dict[str, dict[str, float]] = field(default_factory=dict)
+    value_ranges: dict[str, dict[str, Bounds]] = field(default_factory=dict)
+    quarantine_share: float | None = None
+    quarantine_share_sources: dict[str, float] = field(default_factory=dict)
+    events_without_person_max_share: float | None = None
+    thresholds: dict[str, Bounds] = field(default_factory=dict)
+    lifecycle_stage_shares: ShareBounds | None = None
+    rfm_segment_shares: ShareBounds | None = None
+    negative_net_revenue_max_share: float | None = None
+    freshness_max_lag_days: int | None = None
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Every layer's bounds plus where they were read from."""
+
+    layers: dict[str, LayerConfig]
+    keep_runs: int = 30
+    sources: tuple[Path, ...] = ()
+
+    def layer(self, name: str) -> LayerConfig:
+        if name not in self.layers:
+            raise GateConfigError(f"no gate configuration for layer {name!r}")
+        return self.layers[name]
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A copy of base with override merged in: mappings recursively, the rest replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.is_file():
+        raise GateConfigError(f"gate config {path} not found")
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    if not isinstance(data, dict):
+        raise GateConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _check_keys(where: str, given: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise GateConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _number(where: str, value: Any, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GateConfigError(f"{where}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _bounds(where: str, value: Any) -> Bounds:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise GateConfigError(f"{where}: expected [min, max] (null = open), got {value!r}")
+    low = _number(f"{where}[0]", value[0], allow_none=True)
+    high = _number(f"{where}[1]", value[1], allow_none=True)
+    if low is not None and high is not None and low > high:
+        raise GateConfigError(f"{where}: min {low} > max {high}")
+    return low, high
+
+
+def _table_name(where: str, name: Any) -> str:
+    if not isinstance(name, str) or name.count(".") != 1:
+        raise GateConfigError(f"{where}: tables are written schema.table, got {name!r}")
+    return name
+
+
+def _volume(where: str, raw: dict[str, Any]) -> VolumeConfig:
+    _check_keys(where, raw, _VOLUME_KEYS)
+    tables: dict[str, dict[str, float]] = {}
+    for table, own in (raw.get("tables") or {}).items():
+        _table_name(f"{where}.tables", table)
+        _check_keys(f"{where}.tables.{table}", own, {"max_decrease", "max_increase"})
+        tables[table] = {k: _number(f"{where}.tables.{table}.{k}", v) for k, v in own.items()}
+    return VolumeConfig(
+        max_decrease=_number(f"{where}.max_decrease", raw.get("max_decrease", 0.20)),
+        max_increase=_number(f"{where}.max_increase", raw.get("max_increase", 0.50)),
+        min_previous_rows=int(_number(f"{where}.min_previous_rows",
+                                      raw.get("min_previous_rows", 100))),
+        allow_empty=tuple(
+            _table_name(f"{where}.allow_empty", t) for t in raw.get("allow_empty") or ()
+        ),
+        tables=tables,
+    )
+
+
+def _shares(where: str, raw: dict[str, Any]) -> ShareBounds:
+    _check_keys(where, raw, _SHARE_KEYS)
+    low, high = _bounds(where, [raw.get("min"), raw.get("max")])
+    return ShareBounds(
+        min=0.0 if low is None else low,
+        max=1.0 if high is None else high,
+        expected=tuple(str(v) for v in raw.get("expected") or ()),
+        overrides={
+            str(k): _bounds(f"{where}.overrides.{k}", v)
+            for k, v in (raw.get("overrides") or {}).items()
+        },
+    )
+
+
+def _layer(name: str, raw: dict[str, Any], defaults: dict[str, Any], origin: str) -> LayerConfig:
+    where = f"{origin}: {name}"
+    _check_keys(where, raw, _COMMON_SECTIONS | _LAYER_SECTIONS[name])
+    volume = _volume(f"{where}.volume", deep_merge(defaults.get("volume") or {},
+                                                   raw.get("volume") or {}))
+    null_rates = {
+        _table_name(f"{where}.null_rates", table): {
+            str(col): _number(f"{where}.null_rates.{table}.{col}", share)
+            for col, share in (columns or {}).items()
+        }
+        for table, columns in (raw.get("null_rates") or {}).items()
+    }
+    value_ranges = {
+        _table_name(f"{where}.value_ranges", table): {
+            str(col): _bounds(f"{where}.value_ranges.{table}.{col}", bounds)
+            for col, bounds in (columns or {}).items()
+        }
+        for table, columns in (raw.get("value_ranges") or {}).items()
+    }
+    options: dict[str, Any] = {}
+    if "quarantine_share" in raw:
+        section = raw["quarantine_share"] or {}
+        _check_keys(f"{where}.quarantine_share", section, {"max", "sources"})
+        options["quarantine_share"] = _number(f"{where}.quarantine_share.max", section.get("max"))
+        options["quarantine_share_sources"] = {
+            str(k): _number(f"{where}.quarantine_share.sources.{k}", v)
+            for k, v in (section.get("sources") or {}).items()
+        }
+    if "events_without_person" in raw:
+        section = raw["events_without_person"] or {}
+        _check_keys(f"{where}.events_without_person", section, {"max_share"})
+        options["events_without_person_max_share"] = _number(
+            f"{where}.events_without_person.max_share", section.get("max_share"))
+    if "thresholds" in raw:
+        options["thresholds"] = {
+            str(k): _bounds(f"{where}.thresholds.{k}", v)
+            for k, v in (raw["thresholds"] or {}).items()
+        }
+    for key in ("lifecycle_stage_shares", "rfm_segment_shares"):
+        if key in raw:
+            options[key] = _shares(f"{where}.{key}", raw[key] or {})
+    if "negative_net_revenue" in raw:
+        section = raw["negative_net_revenue"] or {}
+        _check_keys(f"{where}.negative_net_revenue", section, {"max_share"})
+        options["negative_net_revenue_max_share"] = _number(
+            f"{where}.negative_net_revenue.max_share", section.get("max_share"))
+    if "freshness" in raw:
+        section = raw["freshness"] or {}
+        _check_keys(f"{where}.freshness", section, {"max_lag_days"})
+        options["freshness_max_lag_days"] = int(
+            _number(f"{where}.freshness.max_lag_days", section.get("max_lag_days")))
+    return LayerConfig(volume=volume, null_rates=null_rates, value_ranges=value_ranges, **options)
+
+
+def parse_gate_config(data: dict[str, Any], sources: tuple[Path, ...] = ()) -> GateConfig:
+    """GateConfig from the merged YAML mapping."""
+    origin = " + ".join(str(s) for s in sources) or "gate config"
+    _check_keys(origin, data, {"defaults", "docs", *LAYERS})
+    defaults = data.get("defaults") or {}
+    _check_keys(f"{origin}: defaults", defaults, {"volume"})
+    docs = data.get("docs") or {}
+    _check_keys(f"{origin}: docs", docs, {"keep_runs"})
+    layers = {name: _layer(name, data.get(name) or {}, defaults, origin) for name in LAYERS}
+    keep_runs = int(_number(f"{origin}: docs.keep_runs", docs.get("keep_runs", 30)))
+    return GateConfig(layers=layers, keep_runs=max(1, keep_runs), sources=sources)
+
+
+def load_gate_config(path: Path | None = None) -> GateConfig:
+    """Reads `path` (default: quality_gates.yml at the repository root), then deep-merges
+    the file named by env LW_GATES_CONFIG over it, if set."""
+    base = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    data = _read_yaml(base)
+    sources = [base.resolve()]
+    override = os.environ.get(OVERRIDE_ENV)
+    if override:
+        override_path = Path(override)
+        data = deep_merge(data, _read_yaml(override_path))
+        sources.append(override_path.resolve())
+    return parse_gate_config(data, tuple(sources))
