@@ -1,5 +1,7 @@
--- One row per rejected raw row of any landing table, with the reason and the
--- raw record as JSON: nothing is dropped silently. Fix the source or the rule,
+-- One row per distinct rejected raw row of any landing table, with the reason and
+-- the raw record as JSON: nothing is dropped silently. Exact copies of a rejected row
+-- (a file delivered twice) are kept once and counted as duplicates in
+-- stg_landing__row_counts, like duplicates of valid rows. Fix the source or the rule,
 -- then rebuild; rows reappear in staging once they pass.
 with
 
@@ -16,11 +18,25 @@ with
 ),
 
 {% endfor %}
-final as (
+rejected as (
     {% for landing in lw_landing_tables() %}
-    select * from {{ landing.source }}_rejected
-    {% if not loop.last %}union all{% endif %}
+        select * from {{ landing.source }}_rejected
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
+),
+
+deduplicated as (
+    {{ lw_deduplicate('rejected', 'source, raw_record', 'loaded_at, record_key') }}
+),
+
+final as (
+    select
+        source,
+        record_key,
+        reject_reason,
+        loaded_at,
+        raw_record
+    from deduplicated
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- One row per landing table: raw rows read from the files, rows staged, rows
--- quarantined and duplicate rows removed. Raw is counted from source() itself,
+-- quarantined and duplicate rows removed (valid rows repeating a key, and exact
+-- copies of rejected rows). Raw is counted from source() itself,
 -- so a staging bug that loses rows breaks raw = staged + quarantined + duplicates.
 with
 
@@ -17,10 +18,16 @@ quarantined as (
         '{{ landing.source }}' as source,
         (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
         (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
+        -- valid rows repeating a key, plus exact copies of rejected rows
         (
             select count(*) - count(distinct {{ landing.key }})
             from {{ ref(landing.base) }}
             where reject_reason is null
+        )
+        + (
+            select count(*) - count(distinct raw_record)
+            from {{ ref(landing.base) }}
+            where reject_reason is not null
         ) as duplicate_rows
 ),
 
