@@ -59,7 +59,9 @@ def built(tmp_path_factory):
                    "--start-date", SAMPLE["start_date"], "--no-progress")
     assert generated.returncode == 0, generated.stderr
     result = lw("build", "--landing", str(landing), "--database", str(database),
-                env={"LW_DUCKDB_TEMP_DIR": str(root / "tmp")})
+                "--serving", str(root / "serving" / "lifecycle.duckdb"),
+                env={"LW_DUCKDB_TEMP_DIR": str(root / "tmp"),
+                     "LW_GX_DOCS_DIR": str(root / "gx_docs")})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     manifest = json.loads((landing / "manifest.json").read_text())
     con = duckdb.connect(str(database), read_only=True)
@@ -236,7 +238,8 @@ def test_every_model_and_column_is_documented(built, tmp_path):
 
 def test_build_without_landing_data_fails_clearly(tmp_path):
     result = lw("build", "--landing", str(tmp_path / "nowhere"), "--database",
-                str(tmp_path / "x.duckdb"), "--no-sample")
+                str(tmp_path / "x.duckdb"), "--serving", str(tmp_path / "serving.duckdb"),
+                "--no-sample")
     assert result.returncode == 1
     assert "No landing data for web_events, app_events" in result.stderr
     assert "lw generate --out" in result.stderr

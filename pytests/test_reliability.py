@@ -47,7 +47,8 @@ class Deployment:
 
     def env(self, **extra: str) -> dict[str, str]:
         return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
-                "LW_DUCKDB_TEMP_DIR": str(self.root / "tmp"), **extra}
+                "LW_DUCKDB_TEMP_DIR": str(self.root / "tmp"),
+                "LW_GX_DOCS_DIR": str(self.root / "gx_docs"), **extra}
 
     def build_command(self) -> list[str]:
         return [*LW, "build", "--no-sample", "--landing", str(self.landing),

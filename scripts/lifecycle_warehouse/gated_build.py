@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,8 @@ class BuildReport:
 
 
 def default_docs_dir() -> Path:
-    return PROJECT_ROOT / "data" / "gx_docs"
+    """Where GX Data Docs are rendered: env LW_GX_DOCS_DIR, else data/gx_docs."""
+    return Path(os.environ.get("LW_GX_DOCS_DIR", PROJECT_ROOT / "data" / "gx_docs")).resolve()
 
 
 def history_path(serving: Path) -> Path:
