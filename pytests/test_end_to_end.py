@@ -141,7 +141,7 @@ def test_late_rows_are_kept_and_flagged(built, landing_name, table):
     assert late == built["manifest"]["defects"][landing_name]["late_arriving"]
 
 
-def test_schema_drift_column_is_tolerated(built):
+def test_schema_drift_column_is_tolerated_and_reported(built):
     drift_rows = built["manifest"]["defects"]["web_events"]["extra_column_rows"]
     assert drift_rows > 0
     staged_columns = {
@@ -151,6 +151,12 @@ def test_schema_drift_column_is_tolerated(built):
         ).fetchall()
     }
     assert "experiment_variant" not in staged_columns
+    # ... and reported: a warn-severity test lists the unexpected column
+    assert "web_landing_has_no_unexpected_columns: warn" in built["stdout"]
+    reported = built["con"].execute(
+        "select unexpected_column from test_failures.web_landing_has_no_unexpected_columns"
+    ).fetchall()
+    assert reported == [("experiment_variant",)]
 
 
 def test_kiosk_ids_are_refused_as_shared(built):

@@ -141,9 +141,7 @@ def gated_build(
         layer_report = LayerReport(layer.name)
         report.layers.append(layer_report)
         layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh)
-        layer_report.warnings = [
-            failure for failure in layer_report.dbt.failures if ": warn" in failure
-        ]
+        layer_report.warnings = layer_report.dbt.warnings
         log.info("layer %s: Great Expectations gate", layer.name)
         gate = run_gx_gate(layer.name, paths.database, history=history.get(layer.name),
                            config=config, docs_dir=docs_dir)

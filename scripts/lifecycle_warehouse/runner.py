@@ -50,6 +50,7 @@ class StepResult:
     seconds: float
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -102,12 +103,13 @@ def run_dbt(args: list[str], paths: Paths, target: str | None = None) -> StepRes
     for node_result in results:
         status = str(getattr(node_result.status, "value", node_result.status))
         step.statuses[status] += 1
-        if status in {"error", "fail", "runtime error"}:
+        if status in {"error", "fail", "runtime error", "warn"}:
             node = node_result.node
             where = getattr(node, "relation_name", None) or node.original_file_path
             failures = getattr(node_result, "failures", None)
             detail = f"{failures} failing rows" if failures else (node_result.message or "")
-            step.failures.append(f"{node.resource_type} {node.name}: {status} — {detail} ({where})")
+            message = f"{node.resource_type} {node.name}: {status} — {detail} ({where})"
+            (step.warnings if status == "warn" else step.failures).append(message)
     if not outcome.success:
         if outcome.exception is not None:
             raise BuildError(f"`dbt {step.command}` could not run: {outcome.exception}")
