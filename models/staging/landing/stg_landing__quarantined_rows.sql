@@ -20,8 +20,8 @@ with
 {% endfor %}
 rejected as (
     {% for landing in lw_landing_tables() %}
-        select * from {{ landing.source }}_rejected
-        {% if not loop.last %}union all{% endif %}
+    select * from {{ landing.source }}_rejected
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
