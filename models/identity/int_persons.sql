@@ -13,7 +13,7 @@ transactions as (
 
 final as (
     select
-        {{ dbt.hash("'customer:' || customer_id") }} as person_id,
+        {{ lw_cdnow_person_id('customer_id') }} as person_id,
         cast(min(transaction_date) as timestamp) as first_seen_at,
         cast(max(transaction_date) as timestamp) as last_seen_at,
         cast(1 as {{ dbt.type_bigint() }}) as identifiers,

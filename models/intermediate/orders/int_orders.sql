@@ -15,7 +15,7 @@ transactions as (
 final as (
     select
         'cdnow:' || transaction_id as order_key,
-        {{ dbt.hash("'customer:' || customer_id") }} as person_id,
+        {{ lw_cdnow_person_id('customer_id') }} as person_id,
         'cdnow' as order_source,
         transaction_id as order_id,
         cast(transaction_date as timestamp) as ordered_at,
