@@ -192,3 +192,29 @@ def test_rfm_segments_are_what_the_cohort_implies(built):
     assert shares.idxmax() == "hibernating"
     assert 0.30 < shares["hibernating"] < 0.45
     assert 0.01 < shares["champions"] < 0.30
+
+
+def test_clv_predictions_in_the_marts(built):
+    """The marts carry int_person_clv_predictions: every CDNOW buyer scored, the same
+    numbers as lifecycle_warehouse.clv on the mart's own frequency / recency / T."""
+    from lifecycle_warehouse import clv
+
+    value = _df(built, "select person_id, frequency, recency, t, monetary_value, p_alive, "
+                       "churn_probability, expected_purchases_90d, expected_average_value, "
+                       "expected_clv_12m from marts.fct_customer_value order by person_id")
+    assert len(value) == 23_570
+    assert value[list(clv.PREDICTION_COLUMNS)].notna().all().all()
+    expected, _ = clv.predict_persons(value[["person_id", "frequency", "recency", "t",
+                                             "monetary_value"]])
+    for column in clv.PREDICTION_COLUMNS:
+        assert np.allclose(value[column].to_numpy(dtype=float),
+                           expected[column].to_numpy(dtype=float), rtol=1e-12), column
+    assert (value.loc[value["frequency"] == 0, "p_alive"] == 1).all()
+    lifecycle = _df(built, "select person_id, p_alive, churn_probability, "
+                           "expected_purchases_90d, expected_clv_12m "
+                           "from marts.fct_customer_lifecycle")
+    merged = lifecycle.merge(value, on="person_id", suffixes=("", "_value"))
+    assert len(merged) == 23_570
+    for column in ("p_alive", "churn_probability", "expected_purchases_90d",
+                   "expected_clv_12m"):
+        assert (merged[column] == merged[f"{column}_value"]).all(), column

@@ -1,7 +1,8 @@
 -- One row per person known on as_of_date: the lifecycle stage with its reason, the
 -- stage before it and the snapshot at which the current stage was first observed
 -- (month-end granularity, see fct_lifecycle_history), the AARRR funnel stage, the
--- activity / value / tenure tiers and the metrics and thresholds behind them.
+-- activity / value / tenure tiers, the metrics and thresholds behind them and the
+-- BG/NBD churn / purchase predictions (not used by the stage rules).
 with
 
 stages as (
@@ -10,6 +11,10 @@ stages as (
 
 as_of as (
     select * from {{ ref('int_as_of_date') }}
+),
+
+clv_predictions as (
+    select * from {{ ref('int_person_clv_predictions') }}
 ),
 
 stage_changes as (
@@ -64,12 +69,19 @@ final as (
         stages.referrals,
         stages.is_opted_out,
         stages.dormant_days,
-        stages.churned_days
+        stages.churned_days,
+        -- BG/NBD + Gamma-Gamma (int_person_clv_predictions); null for non-buyers
+        cast(clv_predictions.p_alive as double) as p_alive,
+        cast(clv_predictions.churn_probability as double) as churn_probability,
+        cast(clv_predictions.expected_purchases_90d as double) as expected_purchases_90d,
+        cast(clv_predictions.expected_clv_12m as double) as expected_clv_12m
     from stages
     inner join as_of
         on stages.snapshot_date = as_of.as_of_date
     inner join current_stage_start
         on stages.person_id = current_stage_start.person_id
+    left join clv_predictions
+        on stages.person_id = clv_predictions.person_id
 )
 
 select * from final

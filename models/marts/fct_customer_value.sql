@@ -1,7 +1,8 @@
 -- One row per person with at least one order row (an order, a cancellation or a
 -- return) on or before as_of_date: orders, gross / net revenue, AOV, order dates,
 -- purchase gaps, tenure, historical CLV and the lifetimes-compatible frequency /
--- recency / T / monetary_value, all from int_person_value_metrics (lw_value_metrics).
+-- recency / T / monetary_value, all from int_person_value_metrics (lw_value_metrics),
+-- and the BG/NBD + Gamma-Gamma predictions of int_person_clv_predictions.
 -- Persons made only of excluded identifiers (shared kiosk ids, test accounts) are
 -- left out, as for every mart.
 with
@@ -12,6 +13,10 @@ value_metrics as (
 
 persons as (
     select * from {{ ref('int_persons') }}
+),
+
+clv_predictions as (
+    select * from {{ ref('int_person_clv_predictions') }}
 ),
 
 final as (
@@ -37,10 +42,18 @@ final as (
         cast(value_metrics.recency as {{ dbt.type_bigint() }}) as recency,
         cast(value_metrics.t as {{ dbt.type_bigint() }}) as t,
         -- a mean, not an amount: kept in double precision so it equals lifetimes'
-        cast(value_metrics.monetary_value as double) as monetary_value
+        cast(value_metrics.monetary_value as double) as monetary_value,
+        -- BG/NBD + Gamma-Gamma (int_person_clv_predictions); null without a purchase day
+        cast(clv_predictions.p_alive as double) as p_alive,
+        cast(clv_predictions.churn_probability as double) as churn_probability,
+        cast(clv_predictions.expected_purchases_90d as double) as expected_purchases_90d,
+        cast(clv_predictions.expected_average_value as double) as expected_average_value,
+        cast(clv_predictions.expected_clv_12m as double) as expected_clv_12m
     from value_metrics
     inner join persons
         on value_metrics.person_id = persons.person_id
+    left join clv_predictions
+        on value_metrics.person_id = clv_predictions.person_id
     where not persons.is_only_excluded_identifiers
 )
 

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,41 @@ def _run_generate(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _add_clv_holdout(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clv-holdout",
+        help="validate the BG/NBD model on the CDNOW holdout (1997-10-01..1998-06-30)",
+        description="Fits the warehouse's BG/NBD + Gamma-Gamma (lifecycle_warehouse.clv) "
+        "on CDNOW 1997-01-01..1997-09-30 and compares predicted with actual repeat "
+        "purchase days in 1997-10-01..1998-06-30.",
+    )
+    p.add_argument("--chart", type=Path, default=None,
+                   help="write the weekly cumulative predicted vs actual chart (PNG) here")
+    p.set_defaults(handler=_run_clv_holdout)
+
+
+def _run_clv_holdout(args: argparse.Namespace) -> int:
+    from lifecycle_warehouse import clv
+    from lifecycle_warehouse.runner import BuildError, cdnow_file
+
+    try:
+        path = cdnow_file()
+    except BuildError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    result = clv.cdnow_holdout(path)
+    print(f"CDNOW holdout {clv.CALIBRATION_END} -> {clv.OBSERVATION_END} "
+          f"({result.customers} customers, {result.holdout_days} days)")
+    print(f"  predicted repeat purchase days {result.predicted_total:,.1f}")
+    print(f"  actual repeat purchase days    {result.actual_total:,.0f}")
+    print(f"  error {result.relative_error:+.2%}, per-customer correlation "
+          f"{result.correlation:.3f}, fit {result.fit_seconds:.2f} s")
+    print("  " + ", ".join(f"{name} {value:.4g}" for name, value in result.params.items()))
+    if args.chart is not None:
+        print(f"  chart {clv.holdout_chart(result, args.chart)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lw", description="Lifecycle Warehouse tooling")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -52,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lifecycle_warehouse.publish_command import add_parsers as _add_publish
 
     _add_publish(sub)
+    _add_clv_holdout(sub)
     return parser
 
 

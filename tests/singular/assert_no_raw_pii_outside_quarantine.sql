@@ -38,6 +38,7 @@
     ref('int_person_purchase_days'),
     ref('int_person_activity_metrics'),
     ref('int_person_value_metrics'),
+    ref('int_person_clv_predictions'),
     ref('int_person_snapshot_metrics'),
     ref('int_lifecycle_stages'),
     ref('int_person_contactability'),

@@ -1,0 +1,27 @@
+"""BG/NBD + Gamma-Gamma predictions per buyer as of as_of_date.
+
+One row per person of int_person_value_metrics with a purchase day (t not null):
+p_alive, churn_probability, expected_purchases_90d, expected_average_value and
+expected_clv_12m. Fitting and scoring live in lifecycle_warehouse.clv, the module the
+CDNOW holdout test validates (see DECISIONLOG "Predictive lifecycle").
+"""
+
+from lifecycle_warehouse.clv import predict_persons
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    sample_size = int(dbt.config.get("clv_fit_sample_size"))
+    penalizer = float(dbt.config.get("clv_penalizer"))
+    discount_rate = float(dbt.config.get("clv_monthly_discount_rate"))
+
+    persons = dbt.ref("int_person_value_metrics").query(
+        "value_metrics",
+        "select person_id, frequency, recency, t, monetary_value from value_metrics "
+        "order by person_id",
+    ).df()
+    predictions, _ = predict_persons(
+        persons, sample_size=sample_size, penalizer=penalizer, horizon_days=90, clv_months=12,
+        monthly_discount_rate=discount_rate,
+    )
+    return predictions.astype({"person_id": "object"})
