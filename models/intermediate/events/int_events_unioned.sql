@@ -3,6 +3,22 @@
 -- sign-ups. is_user_initiated separates what a person did (active days, sessions)
 -- from what was done to them (message sends, deliveries, opens). A row whose
 -- identifier resolves to no person keeps a null person_id (it is still counted).
+--
+-- Incremental (DECISIONLOG "Incremental models"): a run writes (1) the staged rows
+-- loaded since the last run (minus var('incremental_lookback_hours')): web, app and
+-- messaging rows not yet here (staging keeps their first delivery, they never change);
+-- orders and CRM sign-ups rewritten (their latest version wins); every store receipt
+-- that gained a line recomputed from all its lines; and (2) the rows
+-- already here whose identifier now resolves to another person (new identity links),
+-- with previous_person_id = the person they belonged to (also set on a rewritten row
+-- that was already here). Rows written by a run carry
+-- dbt_updated_at = its start: the change marker sessions and person-days read.
+{{ config(
+    materialized='incremental',
+    unique_key='event_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 {% if var('dataset') == 'cdnow' %}
 with
 
@@ -23,7 +39,10 @@ final as (
         order_date as event_date,
         cast(null as {{ dbt.type_string() }}) as device,
         ordered_at as loaded_at,
-        false as is_late_arriving
+        false as is_late_arriving,
+        'cdnow:' || order_key as identifier,
+        cast(null as {{ dbt.type_string() }}) as previous_person_id,
+        {{ lw_run_started_at() }} as dbt_updated_at
     from orders
 )
 
@@ -75,6 +94,13 @@ store_receipts as (
             as source_event_name,
         max(case when is_late_arriving then 1 else 0 end) = 1 as is_late_arriving
     from store_lines
+    {% if is_incremental() -%}
+    -- a receipt that gained a line is recomputed from all its lines
+    where transaction_id in (
+        select transaction_id from store_lines
+        where {{ lw_loaded_after_watermark('loaded_at') }}
+    )
+    {%- endif %}
     group by transaction_id
 ),
 
@@ -92,6 +118,9 @@ identified as (
         loaded_at,
         is_late_arriving
     from web_events
+    where
+        {{ lw_loaded_after_watermark('loaded_at') }}
+        and {{ lw_not_yet_loaded("'web:' || event_id", 'event_key') }}
     union all
     select
         'app:' || event_id as event_key,
@@ -106,6 +135,9 @@ identified as (
         loaded_at,
         is_late_arriving
     from app_events
+    where
+        {{ lw_loaded_after_watermark('loaded_at') }}
+        and {{ lw_not_yet_loaded("'app:' || event_id", 'event_key') }}
     union all
     select
         'messaging:' || webhook_id as event_key,
@@ -124,6 +156,9 @@ identified as (
         loaded_at,
         is_late_arriving
     from messaging_events
+    where
+        {{ lw_loaded_after_watermark('loaded_at') }}
+        and {{ lw_not_yet_loaded("'messaging:' || webhook_id", 'event_key') }}
     union all
     select
         'store_pos:' || store_receipts.transaction_id as event_key,
@@ -156,6 +191,8 @@ identified as (
         loaded_at,
         is_late_arriving
     from online_orders
+    where
+        {{ lw_loaded_after_watermark('loaded_at') }}
     union all
     select
         'crm:' || customers.user_id as event_key,
@@ -174,9 +211,11 @@ identified as (
         on
             taxonomy.source = 'crm'
             and taxonomy.source_event_name = 'signup'
+    where
+        {{ lw_loaded_after_watermark('customers.loaded_at') }}
 ),
 
-final as (
+new_rows as (
     select
         identified.event_key,
         person_map.person_id,
@@ -189,10 +228,65 @@ final as (
         cast(identified.event_at as date) as event_date,
         identified.device,
         identified.loaded_at,
-        identified.is_late_arriving
+        identified.is_late_arriving,
+        identified.identifier,
+        {% if is_incremental() -%}
+            existing.person_id as previous_person_id
+        {%- else -%}
+            cast(null as {{ dbt.type_string() }}) as previous_person_id
+        {%- endif %}
     from identified
     left join person_map
         on identified.identifier = person_map.identifier
+    {% if is_incremental() -%}
+    -- a rewritten row (order, sign-up, receipt) remembers the person it belonged to
+    left join {{ this }} as existing
+        on identified.event_key = existing.event_key
+    {%- endif %}
+),
+
+{% if is_incremental() -%}
+-- rows already here whose identifier now resolves to another person (or to none)
+remapped as (
+    select
+        existing.event_key,
+        person_map.person_id,
+        existing.source,
+        existing.event_name,
+        existing.event_category,
+        existing.channel,
+        existing.is_user_initiated,
+        existing.event_at,
+        existing.event_date,
+        existing.device,
+        existing.loaded_at,
+        existing.is_late_arriving,
+        existing.identifier,
+        existing.person_id as previous_person_id
+    from {{ this }} as existing
+    left join person_map
+        on existing.identifier = person_map.identifier
+    where
+        (existing.person_id <> person_map.person_id)
+        or (existing.person_id is null and person_map.person_id is not null)
+        or (existing.person_id is not null and person_map.person_id is null)
+),
+
+{% endif -%}
+changed as (
+    select * from new_rows
+    {% if is_incremental() -%}
+    union all
+    select * from remapped
+    where event_key not in (select new_rows.event_key from new_rows)
+    {%- endif %}
+),
+
+final as (
+    select
+        changed.*,
+        {{ lw_run_started_at() }} as dbt_updated_at
+    from changed
 )
 
 select * from final

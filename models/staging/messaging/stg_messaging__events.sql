@@ -1,10 +1,17 @@
 -- One row per messaging webhook that passed validation, first delivery kept.
 -- The recipient leaves staging only as a hash (email / phone) or a device id.
+-- Incremental: each run appends the validated rows loaded since the last run (minus
+-- var('incremental_lookback_hours')) whose key is not yet staged; --full-refresh rebuilds.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
 with
 
 validated as (
     select * from {{ ref('base_messaging__webhooks') }}
-    where reject_reason is null
+    where
+        reject_reason is null
+        and {{ lw_loaded_after_watermark('loaded_at') }}
+        and {{ lw_not_yet_loaded('webhook_id', 'webhook_id') }}
 ),
 
 deduplicated as (

@@ -1,9 +1,16 @@
 -- One row per web event that passed validation, first delivery kept.
+-- Incremental: each run appends the validated rows loaded since the last run (minus
+-- var('incremental_lookback_hours')) whose key is not yet staged; --full-refresh rebuilds.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
 with
 
 validated as (
     select * from {{ ref('base_web__events') }}
-    where reject_reason is null
+    where
+        reject_reason is null
+        and {{ lw_loaded_after_watermark('loaded_at') }}
+        and {{ lw_not_yet_loaded('event_id', 'event_id') }}
 ),
 
 deduplicated as (
