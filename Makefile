@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup build test lint lint-sql lint-python coverage clean help
+.PHONY: setup build test lint lint-sql lint-python coverage clean help docs
 
 help:
 	@echo "make build  - install, generate the default sample if absent, build, summarise"
 	@echo "make test   - install, run pytest (unit + dbt on test data), sqlfluff, ruff"
+	@echo "make docs   - dbt docs (models, columns, lineage, exposures, metrics) of the last build"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,17 @@ build: $(STAMP)
 test: $(STAMP) lint-python
 	$(BIN)/pytest
 	$(MAKE) lint-sql
+
+# dbt docs of the last build (the catalog reads the build database, so run it after
+# `make build`, not while a build runs). Own target dir: never mixes with run artifacts.
+DOCS_DIR := target/docs
+docs: $(STAMP)
+	@db="$${LW_DUCKDB_PATH:-data/build/lifecycle.duckdb}"; test -f "$$db" || { \
+	  echo "No build database at $$db: run 'make build' first (or set LW_DUCKDB_PATH)." >&2; exit 1; }
+	$(BIN)/dbt docs generate --profiles-dir profiles --target-path $(DOCS_DIR) --static
+	@echo ""
+	@echo "dbt docs written to $(DOCS_DIR)/. Open $(DOCS_DIR)/static_index.html in a browser,"
+	@echo "or serve them:  $(BIN)/dbt docs serve --profiles-dir profiles --target-path $(DOCS_DIR) --port 8080"
 
 lint: lint-sql lint-python
 

@@ -37,7 +37,9 @@ class Layer:
 LAYERS = (
     Layer("staging", ("path:models/staging",)),
     Layer("intermediate", ("path:models/identity", "path:models/intermediate")),
-    Layer("marts", ("path:models/marts",)),
+    # the semantic layer's time spine (models/semantic) is built with the marts so that
+    # `mf query` works after every build; it is not published
+    Layer("marts", ("path:models/marts", "path:models/semantic")),
 )
 
 
