@@ -109,7 +109,7 @@ def number(value: str) -> float | None:
 # ------------------------------------------------------------------------------ docs
 
 
-def test_every_model_seed_and_column_is_described(docs):
+def test_every_node_and_column_is_described(docs):
     manifest, catalog = docs["manifest"], docs["catalog"]
     nodes = {uid: node for uid, node in manifest["nodes"].items()
              if node["resource_type"] in ("model", "seed") and node["package_name"] == PACKAGE}
@@ -139,6 +139,9 @@ def test_every_model_seed_and_column_is_described(docs):
     sources = [f"{s['source_name']}.{s['name']}" for s in manifest["sources"].values()
                if not (s["description"].strip() or s["source_description"].strip())]
     assert not sources, f"sources without a description: {sources}"
+    analyses = [node["name"] for node in manifest["nodes"].values()
+                if node["resource_type"] == "analysis" and not node["description"].strip()]
+    assert not analyses, f"analyses without a description (analyses/_analyses.yml): {analyses}"
 
 
 def test_exposures_name_the_marts_they_read(docs):
