@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup build test lint lint-sql lint-python coverage clean help docs
+.PHONY: setup build test bench lint lint-sql lint-python coverage clean help docs
 
 help:
 	@echo "make build  - install, generate the default sample if absent, build, summarise"
 	@echo "make test   - install, run pytest (unit + dbt on test data), sqlfluff, ruff"
+	@echo "make bench  - benchmark at 1M / 10M / 100M events -> bench/results.md"
 	@echo "make docs   - dbt docs (models, columns, lineage, exposures, metrics) of the last build"
 
 $(STAMP): pyproject.toml
@@ -42,6 +43,12 @@ docs: $(STAMP)
 	@echo ""
 	@echo "dbt docs written to $(DOCS_DIR)/. Open $(DOCS_DIR)/static_index.html in a browser,"
 	@echo "or serve them:  $(BIN)/dbt docs serve --profiles-dir profiles --target-path $(DOCS_DIR) --port 8080"
+
+# The performance benchmark (not part of make test; ~1 hour and ~40 GB of disk at 100M):
+# bench/results.md, bench/results.json and bench/results.png. BENCH_SCALES=1M,10M to shorten.
+BENCH_SCALES ?= 1M,10M,100M
+bench: $(STAMP)
+	$(BIN)/lw bench --events $(BENCH_SCALES)
 
 lint: lint-sql lint-python
 

@@ -77,6 +77,45 @@ def _run_clv_holdout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="benchmark: floor query, full gated build, one incremental day, RFM vs pandas",
+        description="Generates (or reuses) landing data at each scale, then measures the floor "
+        "query, the full gated build, one incremental day and RFM + value metrics against "
+        "pandas + lifetimes; writes a results table (markdown + json) and a chart.",
+    )
+    p.add_argument("--events", default="1M,10M,100M",
+                   help="comma-separated scales in events, e.g. 1M,10M,100M (default)")
+    p.add_argument("--work", type=Path, default=None,
+                   help="data and build directory (default: bench/data, git-ignored)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file (default: bench/results.md; .json and .png beside it)")
+    p.set_defaults(handler=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from lifecycle_warehouse import bench
+
+    try:
+        scales = [s for s in args.events.split(",") if s.strip()]
+        for scale in scales:
+            bench.parse_scale(scale)
+    except ValueError as error:
+        print(f"lw bench: {error}", file=sys.stderr)
+        return 2
+    work = (args.work or bench.BENCH_DIR / "data").resolve()
+    out = (args.out or bench.BENCH_DIR / "results.md").resolve()
+    command = "lw bench --events " + ",".join(scales)
+    try:
+        bench.run_bench(scales, work, out, command)
+    except RuntimeError as error:
+        print(f"lw bench failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Results: {out} (chart {out.with_suffix('.png')})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lw", description="Lifecycle Warehouse tooling")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -89,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_publish(sub)
     _add_clv_holdout(sub)
+    _add_bench(sub)
     return parser
 
 

@@ -1,0 +1,59 @@
+"""`lw bench` at 1M events: a smoke test (it completes and computes every ratio), not a
+timing test; `make bench` runs 1M, 10M and 100M (bench/results.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import duckdb
+import pytest
+
+from lifecycle_warehouse import bench
+
+pytestmark = pytest.mark.e2e
+
+
+def test_parse_scale():
+    assert bench.parse_scale("1M") == 1_000_000
+    assert bench.parse_scale("500k") == 500_000
+    assert bench.parse_scale("2_500_000") == 2_500_000
+    with pytest.raises(ValueError, match="bad scale"):
+        bench.parse_scale("ten")
+
+
+@pytest.fixture(scope="module")
+def bench_1m(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    out = work / "results.md"
+    results = bench.run_bench(["1M"], work, out, "lw bench --events 1M")
+    return work, out, results
+
+
+def test_bench_1m_completes_with_every_ratio(bench_1m):
+    work, out, (result,) = bench_1m
+    manifest = json.loads((work / "1M-data" / "history" / "manifest.json").read_text())
+    # the history and the new day together are exactly the generated rows
+    assert result.landing_rows + result.increment_rows == manifest["rows_total"]
+    assert result.increment_rows > 1_000  # one day of ~1M events over a year
+    assert result.persons > 5_000 and result.orders > 1_000
+    for value in (result.ratio_to_floor, result.incremental_share, result.speedup,
+                  result.full_peak_rss_gb):
+        assert math.isfinite(value) and value > 0
+    table = out.read_text()
+    assert f"| 1M | {result.landing_rows:,} |" in table
+    assert f"{result.ratio_to_floor:.1f}×" in table
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved[0]["incremental_share"] == pytest.approx(result.incremental_share)
+
+
+def test_incremental_day_reached_the_marts(bench_1m):
+    """The incremental build of the benchmark published the new day: the marts' as_of_date
+    moved forward to it (it is the last complete load day)."""
+    work, _, _ = bench_1m
+
+    new_day = json.loads((work / "1M-data" / "prepared.json").read_text())["new_day"]
+    with duckdb.connect(str(work / "1M" / "serving.duckdb"), read_only=True) as con:
+        as_of = con.sql("select max(as_of_date) from marts.fct_customer_lifecycle").fetchall()
+    assert str(as_of[0][0]) >= new_day
