@@ -2,9 +2,10 @@
 
 Per scale (events, e.g. 1M, 10M, 100M), on one machine, in one run:
 
-1. data: `lw generate --events N --seed 42` (reused when bench/data/<scale> already
-   holds it), split by `_loaded_at` into the history (everything loaded before the
-   last load day) and one new day (lifecycle_warehouse.landing_batches);
+1. data: `lw generate --events N --seed 42` (reused when bench/data/<scale>-data
+   already holds it), split by `_loaded_at` into the history (everything loaded before
+   the last day of the generated period, plus the CRM snapshot) and one new day (the
+   rows loaded from that day on; lifecycle_warehouse.landing_batches);
 2. floor: one DuckDB query that reads every landing row of the history once (all six
    sources, in their own formats) and groups it by user identifier;
 3. full: `lw build --full-refresh` (seed, staging, gate, identity + intermediate, gate,
@@ -135,6 +136,10 @@ def prepare_data(events: int, root: Path, env: dict[str, str]) -> tuple[Path, Pa
     batches = split_landing(generated, root / "split", [cut])
     batches[0].rename(history)
     batches[1].rename(new_day)
+    # The CRM file is a snapshot export loaded after the generated period: it belongs to
+    # the history (a daily run gets a new snapshot, not a first one).
+    for path in (new_day / "crm_customers").iterdir():
+        path.rename(history / "crm_customers" / path.name)
     shutil.rmtree(generated)
     shutil.rmtree(root / "split")
     done.write_text(json.dumps({"events": events, "seed": SEED, "new_day": f"{cut:%Y-%m-%d}"}))
@@ -144,7 +149,8 @@ def prepare_data(events: int, root: Path, env: dict[str, str]) -> tuple[Path, Pa
 def floor_query(landing: Path) -> tuple[float, int]:
     """Seconds of one query reading every landing row once, grouped by user identifier."""
     parts = [f"select {key} as user_key from {relation.format(d=landing)}"
-             for relation, key in _FLOOR_SOURCES.values()]
+             for source, (relation, key) in _FLOOR_SOURCES.items()
+             if any((landing / source).glob("*.*"))]
     sql = ("select count(*) as users, sum(rows_read) as rows_read from ("
            "select user_key, count(*) as rows_read from ("
            + " union all ".join(parts) + ") group by user_key)")
@@ -200,7 +206,8 @@ def pandas_peer(database: Path) -> tuple[float, int]:
 
 def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -> ScaleResult:
     root = work / label
-    root.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(root, ignore_errors=True)  # a fresh warehouse (and gate history) per run
+    root.mkdir(parents=True)
     env = {**env_base,
            "LW_DUCKDB_PATH": str(root / "build.duckdb"),
            "LW_SERVING_PATH": str(root / "serving.duckdb"),
@@ -211,10 +218,7 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
     print(f"[{label}] data", flush=True)
     history, new_day = prepare_data(events, work / f"{label}-data", env)
     landing = root / "landing"
-    shutil.rmtree(landing, ignore_errors=True)
     shutil.copytree(history, landing)
-    for path in (root / "build.duckdb", root / "serving.duckdb"):
-        path.unlink(missing_ok=True)
 
     print(f"[{label}] floor", flush=True)
     floor_s, landing_rows = floor_query(landing)

@@ -230,11 +230,8 @@ new_rows as (
         identified.loaded_at,
         identified.is_late_arriving,
         identified.identifier,
-        {% if is_incremental() -%}
-            existing.person_id as previous_person_id
-        {%- else -%}
-            cast(null as {{ dbt.type_string() }}) as previous_person_id
-        {%- endif %}
+        {% if is_incremental() %}existing.person_id{% else %}cast(null as {{ dbt.type_string() }}){% endif %}
+            as previous_person_id
     from identified
     left join person_map
         on identified.identifier = person_map.identifier

@@ -118,8 +118,8 @@ recomputed_days as (
         events_per_day.activity_date,
         events_per_day.events,
         events_per_day.channels,
-        coalesce(sessions_per_day.sessions_started, 0) as sessions_started,
-        events_per_day.has_purchase_event
+        events_per_day.has_purchase_event,
+        coalesce(sessions_per_day.sessions_started, 0) as sessions_started
     from events_per_day
     left join sessions_per_day
         on
@@ -136,8 +136,8 @@ all_days as (
         activity_date,
         events,
         channels,
-        sessions_started,
-        has_purchase_event
+        has_purchase_event,
+        sessions_started
     from kept_days
     {%- endif %}
 ),

@@ -18,16 +18,15 @@ quarantined as (
         '{{ landing.source }}' as source,
         (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
         (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
-        -- valid rows repeating a key, plus exact copies of rejected rows
+        -- valid rows repeating a key, plus exact copies of rejected rows (one pass over
+        -- the base view; raw_record is only built for rejected rows)
         (
-            select count(*) - count(distinct {{ landing.key }})
+            select
+                count(case when reject_reason is null then 1 end)
+                - count(distinct case when reject_reason is null then {{ landing.key }} end)
+                + count(case when reject_reason is not null then 1 end)
+                - count(distinct case when reject_reason is not null then raw_record end)
             from {{ ref(landing.base) }}
-            where reject_reason is null
-        )
-        + (
-            select count(*) - count(distinct raw_record)
-            from {{ ref(landing.base) }}
-            where reject_reason is not null
         ) as duplicate_rows
 ),
 
