@@ -23,10 +23,18 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- True for keys not yet in this model (always true on a full refresh). -#}
-{% macro lw_not_yet_loaded(key_expression, key_column) -%}
+{#- True for keys not yet in this model (always true on a full refresh).
+    within_window: compare only with this model's rows inside the loaded_at window, for
+    a model whose rows keep the loaded_at of the one upstream row they came from (then
+    a candidate already here was loaded in the window too): a much smaller set. -#}
+{% macro lw_not_yet_loaded(key_expression, key_column, within_window=false) -%}
     {%- if is_incremental() -%}
-        {{ key_expression }} not in (select {{ key_column }} from {{ this }})
+        {{ key_expression }} not in (
+            select {{ key_column }} from {{ this }}
+            {%- if within_window %}
+            where {{ lw_loaded_after_watermark('loaded_at') }}
+            {%- endif %}
+        )
     {%- else -%}
         1 = 1
     {%- endif -%}

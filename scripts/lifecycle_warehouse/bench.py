@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,7 @@ class ScaleResult:
     value_rfm_s: float
     pandas_s: float
     orders: int
+    profile: str = ""
 
     @property
     def ratio_to_floor(self) -> float:
@@ -204,6 +206,87 @@ def pandas_peer(database: Path) -> tuple[float, int]:
     return time.perf_counter() - started, len(orders)
 
 
+_NODE_LINE = re.compile(
+    r"\d+ of \d+ (?P<status>OK created sql \w+ model|OK loaded seed file|PASS|WARN \d*|"
+    r"FAIL \d*) (?P<name>[\w.:]+) .*? in (?P<seconds>[\d.]+)s\]")
+
+
+def node_seconds(dbt_log: Path) -> list[tuple[float, str, str]]:
+    """(seconds, model|test|seed, name) of every node dbt finished, from its log."""
+    nodes = []
+    for line in dbt_log.read_text(errors="replace").splitlines():
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+        match = _NODE_LINE.search(line)
+        if match:
+            status = match["status"]
+            kind = "model" if "model" in status else "seed" if "seed" in status else "test"
+            nodes.append((float(match["seconds"]), kind, match["name"]))
+    return sorted(nodes, reverse=True)
+
+
+def explain_analyze(database: Path, compiled_sql: str, temp_dir: Path) -> list[tuple[float, str]]:
+    """(seconds, operator) of the most expensive operators when DuckDB runs the model's
+    compiled SQL (as CREATE TEMP TABLE, so every column is computed) against the built
+    file, attached read-only."""
+    profile = temp_dir / "profile.json"
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute(f"set temp_directory = '{temp_dir}'")
+        con.execute("set threads = 2")
+        con.execute(f"attach '{database}' as {database.stem} (read_only)")
+        con.execute(f"use {database.stem}")
+        con.execute("pragma enable_profiling = 'json'")
+        con.execute(f"pragma profiling_output = '{profile}'")
+        con.execute(f"create temp table profiled as {compiled_sql}")
+        con.execute("pragma disable_profiling")
+    operators: list[tuple[float, str]] = []
+
+    def walk(node: dict) -> None:  # DuckDB 2.0 JSON profile: operator tree
+        name = node.get("type") or node.get("operator_type") or ""
+        timing = float(node.get("timing", node.get("operator_timing")) or 0.0)
+        if name:
+            info = node.get("extra_info") or {}
+            detail = info.get("Function") or info.get("Join Type") or info.get("Table") or ""
+            rows = node.get("intermediate_rows", node.get("operator_cardinality"))
+            operators.append((timing, " ".join(str(part) for part in (
+                name, detail, f"({rows:,} rows out)" if rows else "") if part)))
+        for child in node.get("children", []):
+            walk(child)
+
+    profiled = json.loads(profile.read_text())
+    for root_operator in profiled.get("operator", profiled.get("children", [])):
+        walk(root_operator)
+    return sorted(operators, reverse=True)[:6]
+
+
+def profile_build(root: Path, phase: str, top: int = 12, explain: int = 0) -> str:
+    """Markdown: the slowest dbt nodes of a bench build, and (explain > 0) the DuckDB
+    operator profile of its slowest models, from their compiled SQL."""
+    nodes = node_seconds(root / "logs" / "dbt.log")
+    total = {kind: sum(n[0] for n in nodes if n[1] == kind) for kind in ("model", "test", "seed")}
+    lines = [f"#### {root.name} — {phase}", "",
+             f"dbt node seconds (sum over 2 threads): models {total['model']:.1f}, tests "
+             f"{total['test']:.1f} ({sum(1 for n in nodes if n[1] == 'test')} tests), seeds "
+             f"{total['seed']:.1f}.", "", "| seconds | node |", "|---:|---|"]
+    lines += [f"| {seconds:.2f} | {kind} `{name}` |" for seconds, kind, name in nodes[:top]]
+    slowest_models = [n for n in nodes if n[1] == "model"][:explain]
+    for seconds, _, name in slowest_models:
+        model = name.split(".")[-1]
+        compiled = next((root / "target" / "compiled").rglob(f"{model}.sql"), None)
+        if compiled is None:
+            continue
+        try:
+            operators = explain_analyze(root / "build.duckdb", compiled.read_text(),
+                                        root / "tmp" / "profile")
+        except duckdb.Error as error:  # e.g. a model that reads itself ({{ this }})
+            lines += ["", f"`{name}`: not profiled ({str(error).splitlines()[0]})"]
+            continue
+        lines += ["", f"EXPLAIN ANALYZE `{name}` ({seconds:.1f} s in the build), top operators:",
+                  ""]
+        lines += [f"- {timing:.2f} s {operator}" for timing, operator in operators]
+    return "\n".join(lines) + "\n"
+
+
 def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -> ScaleResult:
     root = work / label
     shutil.rmtree(root, ignore_errors=True)  # a fresh warehouse (and gate history) per run
@@ -227,12 +310,16 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
                              "--full-refresh"], root / "full.log", env)
     with duckdb.connect(str(root / "build.duckdb"), read_only=True) as con:
         persons = con.sql("select count(*) from identity.int_persons").fetchall()[0][0]
+    profiles = [profile_build(root, "full build", explain=2 if events >= 10_000_000 else 0)]
+    (root / "logs" / "dbt.log").rename(root / "logs" / "dbt-full.log")
 
     print(f"[{label}] incremental day", flush=True)
     increment_rows = _count_rows(new_day)
     shutil.copytree(new_day, landing, dirs_exist_ok=True)
     incremental_s, incremental_rss = _run([_lw(), "build", "--landing", str(landing),
                                            "--no-sample"], root / "incremental.log", env)
+    profiles.append(profile_build(root, "incremental day"))
+    (root / "profile.md").write_text("\n".join(profiles))
 
     print(f"[{label}] RFM + value metrics vs pandas", flush=True)
     value_s = value_models_seconds(env, root / "value_models.log")
@@ -241,7 +328,7 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
                        floor_s=floor_s, full_s=full_s, full_peak_rss_gb=full_rss,
                        incremental_s=incremental_s, incremental_peak_rss_gb=incremental_rss,
                        increment_rows=increment_rows, value_rfm_s=value_s, pandas_s=pandas_s,
-                       orders=orders)
+                       orders=orders, profile=(root / "profile.md").read_text())
 
 
 def machine() -> str:
@@ -278,7 +365,16 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
             f"{r.full_s:.1f} | {r.ratio_to_floor:.1f}× | {r.full_peak_rss_gb:.2f} | "
             f"{r.increment_rows:,} | {r.incremental_s:.1f} | {r.incremental_share:.0%} | "
             f"{r.orders:,} | {r.value_rfm_s:.2f} | {r.pandas_s:.2f} | {r.speedup:.1f}× |")
-    lines += ["", "![time vs scale](results.png)", ""]
+    lines += ["", "![time vs scale](results.png)", "", "## Where the time goes", "",
+              "Slowest dbt nodes per build (from dbt's log) and, at 10M and above, DuckDB's "
+              "operator profile (EXPLAIN ANALYZE) of the two slowest models of the full "
+              "build.", ""]
+    for r in results:
+        profile = out.parent / "data" / r.scale / "profile.md"
+        if r.profile:
+            lines.append(r.profile)
+        elif profile.exists():
+            lines.append(profile.read_text())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
     (out.with_suffix(".json")).write_text(json.dumps(

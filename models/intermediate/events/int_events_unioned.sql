@@ -120,7 +120,7 @@ identified as (
     from web_events
     where
         {{ lw_loaded_after_watermark('loaded_at') }}
-        and {{ lw_not_yet_loaded("'web:' || event_id", 'event_key') }}
+        and {{ lw_not_yet_loaded("'web:' || event_id", 'event_key', within_window=true) }}
     union all
     select
         'app:' || event_id as event_key,
@@ -137,7 +137,7 @@ identified as (
     from app_events
     where
         {{ lw_loaded_after_watermark('loaded_at') }}
-        and {{ lw_not_yet_loaded("'app:' || event_id", 'event_key') }}
+        and {{ lw_not_yet_loaded("'app:' || event_id", 'event_key', within_window=true) }}
     union all
     select
         'messaging:' || webhook_id as event_key,
@@ -158,7 +158,7 @@ identified as (
     from messaging_events
     where
         {{ lw_loaded_after_watermark('loaded_at') }}
-        and {{ lw_not_yet_loaded("'messaging:' || webhook_id", 'event_key') }}
+        and {{ lw_not_yet_loaded("'messaging:' || webhook_id", 'event_key', within_window=true) }}
     union all
     select
         'store_pos:' || store_receipts.transaction_id as event_key,

@@ -14,7 +14,12 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'event_id', 'loaded_at, raw_record') }}
+    {{ lw_deduplicate(
+        'validated',
+        'event_id',
+        'loaded_at, event_at, source_event_name, device_id, user_id, platform,'
+        ~ ' app_version'
+    ) }}
 ),
 
 final as (

@@ -8,7 +8,13 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'user_id', 'updated_at desc, loaded_at desc, raw_record') }}
+    {{ lw_deduplicate(
+        'validated',
+        'user_id',
+        'updated_at desc, loaded_at desc, email, phone_raw, country_code,'
+        ~ ' signup_date, has_consent_email, has_consent_sms, has_consent_push,'
+        ~ ' has_consent_whatsapp, is_account_closed, referred_by_user_id'
+    ) }}
 ),
 
 final as (

@@ -15,7 +15,13 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'webhook_id', 'loaded_at, raw_record') }}
+    {{ lw_deduplicate(
+        'validated',
+        'webhook_id',
+        'loaded_at, event_at, source_event_name, message_channel,'
+        ~ ' recipient_email, recipient_phone, recipient_device_id, message_id,'
+        ~ ' campaign_id'
+    ) }}
 ),
 
 final as (

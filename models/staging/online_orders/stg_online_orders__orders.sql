@@ -8,7 +8,13 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'order_id', 'updated_at desc, loaded_at desc, raw_record') }}
+    {{ lw_deduplicate(
+        'validated',
+        'order_id',
+        'updated_at desc, loaded_at desc, source_event_name, event_at, user_id,'
+        ~ ' email, currency_code, order_total_local, refund_amount_local,'
+        ~ ' item_count'
+    ) }}
 ),
 
 final as (

@@ -8,7 +8,12 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'line_key', 'loaded_at, raw_record') }}
+    {{ lw_deduplicate(
+        'validated',
+        'line_key',
+        'loaded_at, event_at, store_id, sku, quantity, unit_price_local,'
+        ~ ' currency_code, is_return, loyalty_card, phone_raw'
+    ) }}
 ),
 
 final as (

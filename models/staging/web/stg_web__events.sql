@@ -14,7 +14,12 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'event_id', 'loaded_at, raw_record') }}
+    {{ lw_deduplicate(
+        'validated',
+        'event_id',
+        'loaded_at, event_at, source_event_name, cookie_id, user_id, page_url,'
+        ~ ' product_id, device_type, browser, utm_source, utm_medium, utm_campaign'
+    ) }}
 ),
 
 final as (
