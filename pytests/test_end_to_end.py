@@ -18,11 +18,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.build_command import SAMPLE
+from conftest import run_lw as lw
 from lifecycle_warehouse.project import PROJECT_ROOT, Paths
 from lifecycle_warehouse.runner import run_dbt
 
-LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 SOURCE_OF = {
     "web_events": "web",
     "app_events": "app",
@@ -41,32 +40,10 @@ MALFORMED_ID_REASON = {
 }
 
 
-def lw(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*LW, *args], capture_output=True, text=True, cwd=PROJECT_ROOT,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
-        timeout=900,
-    )
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    landing, database = root / "landing", root / "warehouse.duckdb"
-    # The default sample of `make build` (SAMPLE), so its realism is what is tested.
-    generated = lw("generate", "--out", str(landing), "--seed", str(SAMPLE["seed"]),
-                   "--persons", str(SAMPLE["persons"]), "--days", str(SAMPLE["days"]),
-                   "--start-date", SAMPLE["start_date"], "--no-progress")
-    assert generated.returncode == 0, generated.stderr
-    result = lw("build", "--landing", str(landing), "--database", str(database),
-                "--serving", str(root / "serving" / "lifecycle.duckdb"),
-                env={"LW_DUCKDB_TEMP_DIR": str(root / "tmp"),
-                     "LW_GX_DOCS_DIR": str(root / "gx_docs")})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    manifest = json.loads((landing / "manifest.json").read_text())
-    con = duckdb.connect(str(database), read_only=True)
-    yield {"manifest": manifest, "con": con, "stdout": result.stdout, "database": database,
-           "landing": landing}
+def built(sample_build):
+    con = duckdb.connect(str(sample_build["database"]), read_only=True)
+    yield {**sample_build, "con": con}
     con.close()
 
 

@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lifecycle_warehouse.publish_command import add_parsers as _add_publish
 
     _add_publish(sub)
+    from lifecycle_warehouse.report import add_parser as _add_report
+
+    _add_report(sub)
     _add_clv_holdout(sub)
     _add_bench(sub)
     return parser

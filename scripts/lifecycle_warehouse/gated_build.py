@@ -75,6 +75,8 @@ class BuildReport:
     published: object | None = None  # lifecycle_warehouse.publish.PublishResult
     publish_seconds: float = 0.0
     docs_index: Path | None = None
+    report_page: Path | None = None  # the dashboard written after the publish
+    report_error: str | None = None
 
 
 def default_docs_dir() -> Path:
@@ -102,7 +104,11 @@ def save_history(serving: Path, volumes: dict[str, dict[str, int]]) -> None:
 
 
 def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool) -> StepResult:
-    args = ["build", "--select", *layer.select, "--exclude", "resource_type:seed",
+    # Unit tests check the SQL's logic on fixed inputs, not the data: they run in
+    # `make test` (the plain `dbt build` of pytests/test_incremental.py), not in every
+    # production build, where they cost more time than the models at small scale.
+    args = ["build", "--select", *layer.select,
+            "--exclude", "resource_type:seed", "resource_type:unit_test",
             # a test runs in the first layer where all its parents exist
             "--indirect-selection", "buildable"]
     if full_refresh:
@@ -168,7 +174,23 @@ def gated_build(
                                    metadata={"landing_dir": str(paths.landing_dir)})
         report.publish_seconds = time.perf_counter() - started
         save_history(serving, volumes)
+        report.report_page, report.report_error = write_report_after_publish(serving)
     return report
+
+
+def write_report_after_publish(serving: Path) -> tuple[Path | None, str | None]:
+    """The dashboard from the file just published: (page, None), or (None, why not).
+
+    The marts are already published (and correct) when this runs, so a failing report
+    does not fail the build: the summary says what went wrong and `lw report` retries.
+    """
+    from lifecycle_warehouse.report import write_report
+
+    try:
+        return write_report(serving), None
+    except Exception as error:  # noqa: BLE001 - reported in the summary, marts stay published
+        log.exception("the lifecycle report could not be written")
+        return None, f"{type(error).__name__}: {error}"
 
 
 def format_gate_summary(report: BuildReport) -> str:
@@ -190,6 +212,10 @@ def format_gate_summary(report: BuildReport) -> str:
                      f"(build {report.published.build_id}; versions kept in "
                      f"{report.published.serving_db.parent / 'versions'})")
         lines.append(f"  query it: duckdb -readonly {report.published.serving_db}")
+        if report.report_page:
+            lines.append(f"  dashboard: {report.report_page} (open it in a browser)")
+        if report.report_error:
+            lines.append(f"  dashboard NOT written ({report.report_error}); retry: lw report")
     if report.docs_index:
         lines.append(f"  Data Docs (GX validation results): {report.docs_index}")
     return "\n".join(lines)

@@ -55,6 +55,7 @@ from lifecycle_warehouse.gated_build import (
     default_docs_dir,
     load_history,
     save_history,
+    write_report_after_publish,
 )
 from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT, Paths
 from lifecycle_warehouse.runner import (
@@ -362,8 +363,12 @@ def _build_publish(
         # as in gated_build: the volumes become the baseline only once published
         save_history(serving, {layer: volume_snapshot(paths.database, layer)
                                for layer in GATED_LAYERS})
+        page, report_error = write_report_after_publish(serving)
+        if report_error:
+            context.log.error(f"dashboard not written ({report_error}); retry: lw report")
         return dg.MaterializeResult(metadata={
             "serving_file": dg.MetadataValue.path(str(result.serving_db)),
+            **({"dashboard": dg.MetadataValue.path(str(page))} if page else {}),
             "build_id": result.build_id,
             "version_file": dg.MetadataValue.path(str(result.version_path)),
             "tables": len(result.tables),
