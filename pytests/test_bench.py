@@ -38,7 +38,7 @@ def test_bench_1m_completes_with_every_ratio(bench_1m):
     assert result.increment_rows > 1_000  # one day of ~1M events over a year
     assert result.persons > 5_000 and result.orders > 1_000
     for value in (result.ratio_to_floor, result.incremental_share, result.speedup,
-                  result.full_peak_rss_gb):
+                  result.sql_speedup, result.full_peak_rss_gb):
         assert math.isfinite(value) and value > 0
     table = out.read_text()
     assert f"| 1M | {result.landing_rows:,} |" in table
@@ -57,3 +57,14 @@ def test_incremental_day_reached_the_marts(bench_1m):
     with duckdb.connect(str(work / "1M" / "serving.duckdb"), read_only=True) as con:
         as_of = con.sql("select max(as_of_date) from marts.fct_customer_lifecycle").fetchall()
     assert str(as_of[0][0]) >= new_day
+
+
+def test_rfm_only_remeasures_on_the_kept_build(bench_1m):
+    work, out, (result,) = bench_1m
+    (again,) = bench.remeasure_rfm(work, out, "lw bench --rfm-only")
+    # every figure of the build stays as measured; the RFM step has new, real timings
+    assert (again.full_s, again.incremental_s, again.floor_s, again.orders) == (
+        result.full_s, result.incremental_s, result.floor_s, result.orders)
+    assert again.value_rfm_sql_s > 0 and again.pandas_s > 0
+    table = out.read_text()
+    assert "RFM step re-measured" in table and f"| {again.value_rfm_sql_s:.2f} |" in table

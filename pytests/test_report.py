@@ -41,8 +41,8 @@ def sql(report, query: str) -> list[tuple]:
 
 
 def test_stage_sizes_equal_the_lifecycle_mart(report):
-    expected = dict(sql(report, "select lifecycle_stage, count(*) from marts.fct_customer_lifecycle "
-                                "group by lifecycle_stage"))
+    expected = dict(sql(report, "select lifecycle_stage, count(*) "
+                                "from marts.fct_customer_lifecycle group by lifecycle_stage"))
     shown = {s["stage"]: s["customers"] for s in report["data"]["stages"]}
     assert shown == expected
     assert set(shown) == set(STAGES), "the default sample populates every stage"

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -78,6 +78,11 @@ class ScaleResult:
     pandas_s: float
     orders: int
     profile: str = ""
+    value_rfm_sql_s: float = 0.0  # the same models' SQL alone, without dbt's materialization
+
+    @property
+    def sql_speedup(self) -> float:
+        return self.pandas_s / self.value_rfm_sql_s if self.value_rfm_sql_s else 0.0
 
     @property
     def ratio_to_floor(self) -> float:
@@ -175,6 +180,23 @@ def value_models_seconds(env: dict[str, str], log: Path) -> float:
     _run(cmd, log, env)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return sum(result["execution_time"] for result in results)
+
+
+def value_models_sql_seconds(database: Path, target: Path) -> float:
+    """Seconds of the same models' compiled SQL alone, in dependency order, each into a
+    temporary table on a read-only connection: the computation without dbt's per-node
+    cost (create, rename, drop backup, commit of the build file)."""
+    compiled = {path.stem: path for path in (target / "compiled").rglob("*.sql")}
+    missing = [model for model in VALUE_MODELS if model not in compiled]
+    if missing:
+        raise RuntimeError(f"no compiled SQL for {missing} under {target}/compiled: "
+                           "run the RFM step's `dbt run` first")
+    with duckdb.connect(str(database), read_only=True) as con:
+        con.execute("set threads = 2")
+        started = time.perf_counter()
+        for model in VALUE_MODELS:
+            con.execute(f"create temp table {model} as {compiled[model].read_text()}")
+        return time.perf_counter() - started
 
 
 def pandas_peer(database: Path) -> tuple[float, int]:
@@ -291,13 +313,7 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
     root = work / label
     shutil.rmtree(root, ignore_errors=True)  # a fresh warehouse (and gate history) per run
     root.mkdir(parents=True)
-    env = {**env_base,
-           "LW_DUCKDB_PATH": str(root / "build.duckdb"),
-           "LW_SERVING_PATH": str(root / "serving.duckdb"),
-           "LW_GX_DOCS_DIR": str(root / "gx_docs"),
-           "LW_DUCKDB_TEMP_DIR": str(root / "tmp"),
-           "DBT_TARGET_PATH": str(root / "target"),
-           "DBT_LOG_PATH": str(root / "logs")}
+    env = scale_env(root, env_base)
     print(f"[{label}] data", flush=True)
     history, new_day = prepare_data(events, work / f"{label}-data", env)
     landing = root / "landing"
@@ -322,13 +338,55 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
     (root / "profile.md").write_text("\n".join(profiles))
 
     print(f"[{label}] RFM + value metrics vs pandas", flush=True)
-    value_s = value_models_seconds(env, root / "value_models.log")
-    pandas_s, orders = pandas_peer(root / "build.duckdb")
+    value_s, value_sql_s, pandas_s, orders = rfm_vs_pandas(root, env)
     return ScaleResult(scale=label, events=events, landing_rows=landing_rows, persons=persons,
                        floor_s=floor_s, full_s=full_s, full_peak_rss_gb=full_rss,
                        incremental_s=incremental_s, incremental_peak_rss_gb=incremental_rss,
                        increment_rows=increment_rows, value_rfm_s=value_s, pandas_s=pandas_s,
-                       orders=orders, profile=(root / "profile.md").read_text())
+                       orders=orders, profile=(root / "profile.md").read_text(),
+                       value_rfm_sql_s=value_sql_s)
+
+
+def scale_env(root: Path, env_base: dict[str, str]) -> dict[str, str]:
+    """The environment of one scale's own warehouse under root."""
+    return {**env_base,
+            "LW_DUCKDB_PATH": str(root / "build.duckdb"),
+            "LW_SERVING_PATH": str(root / "serving.duckdb"),
+            "LW_GX_DOCS_DIR": str(root / "gx_docs"),
+            "LW_DUCKDB_TEMP_DIR": str(root / "tmp"),
+            "DBT_TARGET_PATH": str(root / "target"),
+            "DBT_LOG_PATH": str(root / "logs")}
+
+
+def rfm_vs_pandas(root: Path, env: dict[str, str]) -> tuple[float, float, float, int]:
+    """(dbt node seconds, SQL-only seconds, pandas seconds, orders) on root's build."""
+    value_s = value_models_seconds(env, root / "value_models.log")
+    value_sql_s = value_models_sql_seconds(root / "build.duckdb", Path(env["DBT_TARGET_PATH"]))
+    pandas_s, orders = pandas_peer(root / "build.duckdb")
+    return value_s, value_sql_s, pandas_s, orders
+
+
+def remeasure_rfm(work: Path, out: Path, command: str) -> list[ScaleResult]:
+    """Measures the RFM step again on the builds a previous run kept under work/<scale>
+    and rewrites the results (every other figure stays as measured by that run)."""
+    previous = json.loads(out.with_suffix(".json").read_text())
+    names = {f.name for f in fields(ScaleResult)}
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    results = []
+    for saved in previous:
+        result = ScaleResult(**{k: v for k, v in saved.items() if k in names})
+        root = work / result.scale
+        if not (root / "build.duckdb").is_file():
+            raise RuntimeError(f"no kept build at {root}/build.duckdb: run `lw bench` first")
+        print(f"[{result.scale}] RFM + value metrics vs pandas", flush=True)
+        (result.value_rfm_s, result.value_rfm_sql_s, result.pandas_s,
+         result.orders) = rfm_vs_pandas(root, scale_env(root, env))
+        results.append(result)
+    scales = ",".join(r.scale for r in results)
+    write_results(results, out, f"lw bench --events {scales}`, the RFM step re-measured on its "
+                  f"kept builds by `{command}")
+    write_chart(results, out.with_suffix(".png"))
+    return results
 
 
 def machine() -> str:
@@ -348,23 +406,26 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
         "Wall times from the run itself (seconds). *floor*: one DuckDB query reading every "
         "landing row once, grouped by user identifier; *full*: `lw build --full-refresh` "
         "(seeds, 3 gated layers with dbt tests and Great Expectations, publish); "
-        "*incremental*: one new load day landed, then `lw build`; *RFM+value*: execution time "
-        "of int_person_purchase_days + int_person_value_metrics + fct_rfm; *pandas*: "
+        "*incremental*: one new load day landed, then `lw build`; *RFM+value*: dbt execution "
+        "time of int_person_purchase_days + int_person_value_metrics + fct_rfm (`dbt run` on "
+        "the built file, node times summed); *SQL*: the same three models' compiled SQL alone "
+        "(temporary tables on a read-only connection, no dbt materialization); *pandas*: "
         "lifetimes `summary_data_from_transaction_data` + pandas qcut R/F/M scoring on the "
         "same orders. Targets (issue 6): full ≤ 300 s and ≤ 8 GB at 100M, incremental ≤ 10 % "
         "of full, full ≤ 20× floor, RFM ≥ 20× faster than pandas.",
         "",
         "| scale | landing rows | persons | floor s | full s | ratio to floor | peak RSS GB "
-        "| new-day rows | incremental s | % of full | orders | RFM+value s | pandas s "
-        "| speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| new-day rows | incremental s | % of full | orders | RFM+value s | SQL s | pandas s "
+        "| speed-up (dbt / SQL) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.scale} | {r.landing_rows:,} | {r.persons:,} | {r.floor_s:.1f} | "
             f"{r.full_s:.1f} | {r.ratio_to_floor:.1f}× | {r.full_peak_rss_gb:.2f} | "
             f"{r.increment_rows:,} | {r.incremental_s:.1f} | {r.incremental_share:.0%} | "
-            f"{r.orders:,} | {r.value_rfm_s:.2f} | {r.pandas_s:.2f} | {r.speedup:.1f}× |")
+            f"{r.orders:,} | {r.value_rfm_s:.2f} | {r.value_rfm_sql_s:.2f} | {r.pandas_s:.2f} | "
+            f"{r.speedup:.1f}× / {r.sql_speedup:.1f}× |")
     lines += ["", "![time vs scale](results.png)", "", "## Where the time goes", "",
               "Slowest dbt nodes per build (from dbt's log) and, at 10M and above, DuckDB's "
               "operator profile (EXPLAIN ANALYZE) of the two slowest models of the full "
@@ -379,7 +440,8 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
     out.write_text("\n".join(lines))
     (out.with_suffix(".json")).write_text(json.dumps(
         [{**asdict(r), "ratio_to_floor": r.ratio_to_floor,
-          "incremental_share": r.incremental_share, "speedup": r.speedup} for r in results],
+          "incremental_share": r.incremental_share, "speedup": r.speedup,
+          "sql_speedup": r.sql_speedup} for r in results],
         indent=1))
 
 
@@ -396,7 +458,8 @@ def write_chart(results: list[ScaleResult], out: Path) -> None:
         ([r.incremental_s for r in results], "incremental day", "s-"),
         ([r.floor_s for r in results], "floor (read + group once)", "^--"),
         ([r.pandas_s for r in results], "pandas + lifetimes RFM", "x:"),
-        ([r.value_rfm_s for r in results], "warehouse RFM + value models", "d:"),
+        ([r.value_rfm_s for r in results], "warehouse RFM + value models (dbt)", "d:"),
+        ([r.value_rfm_sql_s for r in results], "warehouse RFM + value SQL alone", "+:"),
     ):
         ax.plot(events, values, style, label=label)
     ax.set_xscale("log")

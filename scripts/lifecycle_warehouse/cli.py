@@ -91,6 +91,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                    help="data and build directory (default: bench/data, git-ignored)")
     p.add_argument("--out", type=Path, default=None,
                    help="results file (default: bench/results.md; .json and .png beside it)")
+    p.add_argument("--rfm-only", action="store_true",
+                   help="only measure the RFM step again, on the builds the last run kept in "
+                   "--work, and rewrite the results (other figures stay as measured)")
     p.set_defaults(handler=_run_bench)
 
 
@@ -108,7 +111,10 @@ def _run_bench(args: argparse.Namespace) -> int:
     out = (args.out or bench.BENCH_DIR / "results.md").resolve()
     command = "lw bench --events " + ",".join(scales)
     try:
-        bench.run_bench(scales, work, out, command)
+        if args.rfm_only:
+            bench.remeasure_rfm(work, out, "lw bench --rfm-only")
+        else:
+            bench.run_bench(scales, work, out, command)
     except RuntimeError as error:
         print(f"lw bench failed: {error}", file=sys.stderr)
         return 1

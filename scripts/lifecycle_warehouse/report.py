@@ -399,8 +399,9 @@ def _drilldown_html(segments: list[dict], split_name: str) -> str:
               html.escape(t["preferred_channel"] or "–"),
               html.escape(t["reachable_channels"] or "none")]
              for t in seg["top_customers"]])
+        is_open = " open" if position == 0 else ""
         parts.append(
-            f'<details{" open" if position == 0 else ""}><summary><b>{html.escape(str(seg["segment"]))}</b>: '
+            f'<details{is_open}><summary><b>{html.escape(str(seg["segment"]))}</b>: '
             f'{seg["customers"]:,} customers, net revenue {_num(seg["net_revenue"], 2)}; '
             f'reachable: {reach}'
             f'</summary><h4>By {split_name}</h4>{splits}'
