@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup build test bench lint lint-sql lint-python coverage clean help docs
+.PHONY: setup build test test-spark bench lint lint-sql lint-python coverage clean help docs
 
 help:
 	@echo "make build  - install, generate the default sample if absent, build, summarise"
 	@echo "make test   - install, run pytest (unit + dbt on test data), sqlfluff, ruff"
 	@echo "make bench  - benchmark at 1M / 10M / 100M events -> bench/results.md"
+	@echo "make test-spark - the project on Apache Spark, every mart compared with DuckDB (Java 17+)"
 	@echo "make docs   - dbt docs (models, columns, lineage, exposures, metrics) of the last build"
 
 $(STAMP): pyproject.toml
@@ -49,6 +50,18 @@ docs: $(STAMP)
 BENCH_SCALES ?= 1M,10M,100M
 bench: $(STAMP)
 	$(BIN)/lw bench --events $(BENCH_SCALES)
+
+# The same project on Apache Spark (dbt-spark, local session; needs Java 17+): builds
+# the default sample on Spark and on DuckDB and compares every mart (pytests/test_spark.py).
+SPARK_STAMP := $(VENV)/.installed-spark-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+$(SPARK_STAMP): $(STAMP)
+	@command -v java >/dev/null || { echo "make test-spark needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	$(BIN)/pip install --quiet -e '.[dev,orchestration,spark]'
+	rm -f $(VENV)/.installed-spark-*
+	touch $(SPARK_STAMP)
+
+test-spark: $(SPARK_STAMP)
+	LW_REQUIRE_SPARK=1 $(BIN)/pytest -m spark pytests/test_spark.py
 
 lint: lint-sql lint-python
 

@@ -8,6 +8,12 @@
     ({{ expr }} rlike '{{ pattern }}')
 {%- endmacro %}
 
+{#- Spark processes backslash escapes in string literals ('\+' would reach the regex
+    engine as '+'): double them so the pattern arrives as written. -#}
+{% macro spark__lw_regexp_like(expr, pattern) -%}
+    ({{ expr }} rlike '{{ pattern | replace('\\', '\\\\') }}')
+{%- endmacro %}
+
 {% macro duckdb__lw_regexp_like(expr, pattern) -%}
     regexp_matches({{ expr }}, '{{ pattern }}')
 {%- endmacro %}

@@ -128,7 +128,7 @@ activity_metrics as (
         cumulative.first_seen_date,
         cumulative.first_active_date,
         cumulative.last_active_date,
-        {{ dbt.datediff('cumulative.last_active_date', 'cumulative.snapshot_date', 'day') }} as days_since_last_active,
+        {{ lw_days_between('cumulative.last_active_date', 'cumulative.snapshot_date') }} as days_since_last_active,
         cast(cumulative.active_days_total as {{ dbt.type_bigint() }}) as active_days_total,
         cast(coalesce(recent_windows.active_days_7d, 0) as {{ dbt.type_bigint() }}) as active_days_7d,
         cast(coalesce(recent_windows.active_days_30d, 0) as {{ dbt.type_bigint() }}) as active_days_30d,
@@ -136,8 +136,10 @@ activity_metrics as (
         cast(coalesce(recent_windows.active_days_prev_30d, 0) as {{ dbt.type_bigint() }}) as active_days_prev_30d,
         case
             when coalesce(recent_windows.active_days_prev_30d, 0) > 0
+                -- double on every engine (a decimal literal makes Spark compute in decimal)
                 then round(
-                    100.0 * (coalesce(recent_windows.active_days_30d, 0) - recent_windows.active_days_prev_30d)
+                    cast(100 * (coalesce(recent_windows.active_days_30d, 0) - recent_windows.active_days_prev_30d)
+                        as double)
                     / recent_windows.active_days_prev_30d,
                     1
                 )

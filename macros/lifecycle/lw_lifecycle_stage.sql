@@ -87,11 +87,11 @@ tiered as (
             else 'dormant'
         end as activity_tier,
         case
-            when {{ dbt.datediff('ranked.first_seen_date', 'ranked.snapshot_date', 'day') }}
+            when {{ lw_days_between('ranked.first_seen_date', 'ranked.snapshot_date') }}
                 < {{ var('tenure_onboarding_days') }} then 'onboarding'
-            when {{ dbt.datediff('ranked.first_seen_date', 'ranked.snapshot_date', 'day') }}
+            when {{ lw_days_between('ranked.first_seen_date', 'ranked.snapshot_date') }}
                 < {{ var('tenure_exploration_days') }} then 'exploration'
-            when {{ dbt.datediff('ranked.first_seen_date', 'ranked.snapshot_date', 'day') }}
+            when {{ lw_days_between('ranked.first_seen_date', 'ranked.snapshot_date') }}
                 < {{ var('tenure_growth_days') }} then 'growth'
             else 'maturity'
         end as tenure_stage,

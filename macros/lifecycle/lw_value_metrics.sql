@@ -123,35 +123,33 @@ value_metrics as (
         cast(cumulative.gross_revenue as decimal(18, 2)) as gross_revenue,
         cast(cumulative.refund_amount as decimal(18, 2)) as refund_amount,
         cast(cumulative.net_revenue as decimal(18, 2)) as net_revenue,
-        cast(
-            case when cumulative.order_count > 0 then cumulative.net_revenue / cumulative.order_count end
-            as decimal(18, 2)
-        ) as average_order_value,
+        {{ lw_money_quotient('cumulative.net_revenue', 'cumulative.order_count') }} as average_order_value,
         cumulative.first_order_date,
         cumulative.last_order_date,
-        {{ dbt.datediff('cumulative.last_order_date', 'cumulative.snapshot_date', 'day') }} as days_since_last_order,
+        {{ lw_days_between('cumulative.last_order_date', 'cumulative.snapshot_date') }} as days_since_last_order,
         cast(cumulative.purchase_days as {{ dbt.type_bigint() }}) as purchase_days,
         case
             when cumulative.purchase_days > 1
-                then {{ dbt.datediff('first_purchase_day.first_purchase_date', 'cumulative.last_order_date', 'day') }}
-                * 1.0 / (cumulative.purchase_days - 1)
+                then cast({{ lw_days_between('first_purchase_day.first_purchase_date', 'cumulative.last_order_date') }} as double)
+                / (cumulative.purchase_days - 1)
         end as mean_days_between_purchases,
         cast(cumulative.net_revenue as decimal(18, 2)) as historical_clv,
         -- lifetimes summary_data_from_transaction_data(freq='D') equivalents
         cast(greatest(cumulative.purchase_days - 1, 0) as {{ dbt.type_bigint() }}) as frequency,
         case
             when cumulative.purchase_days > 0
-                then {{ dbt.datediff('first_purchase_day.first_purchase_date', 'cumulative.last_order_date', 'day') }}
+                then {{ lw_days_between('first_purchase_day.first_purchase_date', 'cumulative.last_order_date') }}
             else 0
         end as recency,
         case
             when cumulative.purchase_days > 0
-                then {{ dbt.datediff('first_purchase_day.first_purchase_date', 'cumulative.snapshot_date', 'day') }}
+                then {{ lw_days_between('first_purchase_day.first_purchase_date', 'cumulative.snapshot_date') }}
         end as t,
         case
             when cumulative.purchase_days > 1
-                then (cumulative.purchase_day_revenue - first_purchase_day.first_purchase_day_net_revenue)
-                * 1.0 / (cumulative.purchase_days - 1)
+                -- double: a decimal quotient would keep 6 decimals on Spark, 17 digits on DuckDB
+                then cast(cumulative.purchase_day_revenue - first_purchase_day.first_purchase_day_net_revenue as double)
+                / (cumulative.purchase_days - 1)
             else 0
         end as monetary_value
     from cumulative

@@ -97,7 +97,7 @@ pairs as (
     select
         identifier_a,
         identifier_b,
-        {{ dbt.listagg('source', "','", "order by source") }} as link_sources,
+        {{ lw_sorted_listagg('source') }} as link_sources,
         min(first_seen_at) as first_seen_at,
         cast(sum(observations) as {{ dbt.type_bigint() }}) as observations
     from pairs_per_source

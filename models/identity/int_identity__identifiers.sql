@@ -25,7 +25,7 @@ identifiers_seen as (
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
         cast(sum(sightings) as {{ dbt.type_bigint() }}) as sightings,
-        {{ dbt.listagg('source', "','", "order by source") }} as sources
+        {{ lw_sorted_listagg('source') }} as sources
     from observations
     group by identifier
 ),

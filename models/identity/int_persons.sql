@@ -72,7 +72,7 @@ per_person as (
         {% for source in ['web', 'app', 'messaging', 'store_pos', 'online_orders', 'crm'] -%}
         max(case when source = '{{ source }}' then 1 else 0 end) = 1 as is_known_to_{{ source }},
         {% endfor -%}
-        {{ dbt.listagg('source', "','", "order by source") }} as sources
+        {{ lw_sorted_listagg('source') }} as sources
     from person_sources
     group by person_id
 ),

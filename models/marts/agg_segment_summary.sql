@@ -50,7 +50,7 @@ final as (
         as_of_date,
         cast(customers as {{ dbt.type_bigint() }}) as customers,
         cast(net_revenue as decimal(18, 2)) as net_revenue,
-        cast(net_revenue / customers as decimal(18, 2)) as average_net_revenue,
+        {{ lw_money_quotient('net_revenue', 'customers') }} as average_net_revenue,
         cast(customers as double) / sum(customers) over (partition by dimension) as share_of_customers,
         cast(net_revenue as double)
         / nullif(cast(sum(net_revenue) over (partition by dimension) as double), 0) as share_of_revenue

@@ -153,7 +153,7 @@ first_purchase_ages as (
         single_orders.person_id,
         single_orders.ordered_at,
         single_orders.order_date,
-        {{ dbt.datediff('single_orders.order_date', 'trigger_window.as_of_date', 'day') }}
+        {{ lw_days_between('single_orders.order_date', 'trigger_window.as_of_date') }}
             as days_since_order,
         thresholds.repurchase_cycle_days
     from single_orders

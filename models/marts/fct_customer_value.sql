@@ -34,10 +34,7 @@ final as (
         cast(value_metrics.purchase_days as {{ dbt.type_bigint() }}) as purchase_days,
         cast(value_metrics.mean_days_between_purchases as double) as mean_days_between_purchases,
         cast(value_metrics.historical_clv as decimal(18, 2)) as historical_clv,
-        cast(
-            {{ dbt.datediff('cast(persons.first_seen_at as date)', 'value_metrics.snapshot_date', 'day') }}
-            as {{ dbt.type_bigint() }}
-        ) as tenure_days,
+        {{ lw_days_between('cast(persons.first_seen_at as date)', 'value_metrics.snapshot_date') }} as tenure_days,
         cast(value_metrics.frequency as {{ dbt.type_bigint() }}) as frequency,
         cast(value_metrics.recency as {{ dbt.type_bigint() }}) as recency,
         cast(value_metrics.t as {{ dbt.type_bigint() }}) as t,

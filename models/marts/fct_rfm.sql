@@ -60,10 +60,7 @@ measured as (
     select
         person_id,
         as_of_date,
-        cast(
-            {{ dbt.datediff('last_order_date', 'as_of_date', 'day') }}
-            as {{ dbt.type_bigint() }}
-        ) as recency_days,
+        {{ lw_days_between('last_order_date', 'as_of_date') }} as recency_days,
         cast(order_count as {{ dbt.type_bigint() }}) as order_count,
         cast(net_revenue as decimal(18, 2)) as net_revenue
     from buyers

@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_clv_holdout(sub)
     _add_bench(sub)
+    from lifecycle_warehouse.spark import add_parser as _add_spark_build
+
+    _add_spark_build(sub)
     return parser
 
 

@@ -14,9 +14,9 @@
 -- that was already here). Rows written by a run carry
 -- dbt_updated_at = its start: the change marker sessions and person-days read.
 {{ config(
-    materialized='incremental',
+    materialized=lw_upsert_materialization(),
     unique_key='event_key',
-    incremental_strategy='delete+insert',
+    incremental_strategy=lw_upsert_strategy(),
     on_schema_change='fail'
 ) }}
 {% if var('dataset') == 'cdnow' %}

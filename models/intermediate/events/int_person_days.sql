@@ -9,9 +9,9 @@
 -- were re-assigned by identity); their earlier days are kept and written again
 -- (delete+insert on person_id), so the day-to-day gaps stay exact across the seam.
 {{ config(
-    materialized='incremental',
+    materialized=lw_upsert_materialization(),
     unique_key='person_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=lw_upsert_strategy(),
     on_schema_change='fail',
     post_hook="{{ lw_delete_stale_person_rows(ref('int_events_unioned')) }}"
 ) }}
@@ -150,10 +150,9 @@ final as (
         channels,
         sessions_started,
         has_purchase_event,
-        {{ dbt.datediff(
+        {{ lw_days_between(
             "lag(activity_date) over (partition by person_id order by activity_date)",
-            'activity_date',
-            'day'
+            'activity_date'
         ) }} as days_since_previous_active_day,
         {{ lw_run_started_at() }} as dbt_updated_at
     from all_days

@@ -11,9 +11,9 @@
 -- written again (delete+insert on person_id); a post_hook deletes the older rows of
 -- changed persons left without sessions (e.g. merged into another person).
 {{ config(
-    materialized='incremental',
+    materialized=lw_upsert_materialization(),
     unique_key='person_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=lw_upsert_strategy(),
     on_schema_change='fail',
     post_hook="{{ lw_delete_stale_person_rows(ref('int_events_unioned')) }}"
 ) }}

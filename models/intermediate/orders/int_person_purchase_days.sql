@@ -25,10 +25,9 @@ final as (
         purchase_date,
         orders,
         day_net_revenue,
-        {{ dbt.datediff(
+        {{ lw_days_between(
             "lag(purchase_date) over (partition by person_id order by purchase_date)",
-            'purchase_date',
-            'day'
+            'purchase_date'
         ) }} as days_since_previous_purchase_day
     from per_day
 )

@@ -11,23 +11,15 @@ source as (
     select content from {{ source('cdnow', 'transactions') }}
 ),
 
-file_lines as (
-    -- CRLF line ends: drop the carriage returns, split on line feeds
-    select string_split(replace(content, chr(13), ''), chr(10)) as file_line_texts
-    from source
-),
-
 numbered_lines as (
-    select
-        unnest(file_line_texts) as line_text,
-        generate_subscripts(file_line_texts, 1) as line_number
-    from file_lines
+    {{ lw_numbered_lines('source', 'content') }}
 ),
 
 tokenized as (
     select
         line_number,
-        regexp_split_to_array(trim(line_text), '\s+') as tokens
+        -- the columns are separated by runs of spaces: one space between tokens
+        {{ lw_regexp_replace_all('trim(line_text)', ' +', ' ') }} as squeezed_line
     from numbered_lines
     -- line 1 is the header (customer_id date number_of_cds dollar_value); the file
     -- ends with a line break, which leaves one empty line
@@ -36,11 +28,12 @@ tokenized as (
 
 final as (
     select
-        tokens[1] || '-' || cast(line_number as {{ dbt.type_string() }}) as transaction_id,
-        tokens[1] as customer_id,
-        cast(try_strptime(tokens[2], '%Y%m%d') as date) as transaction_date,
-        {{ lw_safe_cast('tokens[3]', dbt.type_int()) }} as cd_count,
-        {{ lw_safe_cast('tokens[4]', 'decimal(18, 2)') }} as amount,
+        {{ dbt.split_part('squeezed_line', "' '", 1) }} || '-' || cast(line_number as {{ dbt.type_string() }})
+            as transaction_id,
+        {{ dbt.split_part('squeezed_line', "' '", 1) }} as customer_id,
+        {{ lw_parse_yyyymmdd(dbt.split_part('squeezed_line', "' '", 2)) }} as transaction_date,
+        {{ lw_safe_cast(dbt.split_part('squeezed_line', "' '", 3), dbt.type_int()) }} as cd_count,
+        {{ lw_safe_cast(dbt.split_part('squeezed_line', "' '", 4), 'decimal(18, 2)') }} as amount,
         line_number as source_line_number
     from tokenized
 )

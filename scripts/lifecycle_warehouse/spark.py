@@ -1,0 +1,229 @@
+"""`lw spark-build`: the same dbt project on Apache Spark (dbt-spark, `spark` target).
+
+Builds seeds, models and tests on a local Spark session (profile target `spark`:
+Derby metastore and parquet warehouse under --spark-dir), then, with --compare-with,
+checks every mart against a DuckDB build of the same landing files: same columns, same
+rows. Values must be identical except columns of type double, which may differ by
+FLOAT_RTOL relative (the engines sum floating point numbers in different orders).
+
+Spark writes its tables as parquet files under <spark-dir>/warehouse/<schema>.db/<table>,
+so the comparison reads them with DuckDB: no second Spark process (Derby allows one)
+and no JVM in the comparing process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT, Paths
+
+SPARK_TARGET = "spark"
+# Relative (and absolute, near zero) tolerance for double columns. Everything else —
+# keys, dates, timestamps, decimals, integers, strings, booleans — must be equal.
+FLOAT_RTOL = 1e-9
+FLOAT_ATOL = 1e-9
+FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "spark-build",
+        help="build the project on Apache Spark (dbt-spark) and compare its marts with DuckDB",
+        description=(
+            "Runs dbt seed + dbt build (models and data tests) with the `spark` target of "
+            "profiles/profiles.yml on a local Spark session (pip install -e '.[spark]', Java "
+            "17+). With --compare-with, every mart is compared with the marts of a DuckDB "
+            "build of the same landing files."
+        ),
+    )
+    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
+                   "or data/landing)")
+    p.add_argument("--spark-dir", type=Path, default=None,
+                   help="metastore + warehouse directory (default: LW_SPARK_DIR or data/spark)")
+    p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
+    p.add_argument("--compare-with", type=Path, default=None, metavar="DUCKDB_FILE",
+                   help="a DuckDB build (or serving file) of the same landing files: compare "
+                   "every mart; exit 1 on any difference")
+    p.set_defaults(handler=run)
+
+
+@dataclass
+class TableComparison:
+    table: str
+    rows: int
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def spark_dir_default() -> Path:
+    import os
+
+    return Path(os.environ.get("LW_SPARK_DIR", PROJECT_ROOT / "data" / "spark")).resolve()
+
+
+def build(landing: Path, spark_dir: Path, full_refresh: bool = False) -> float:
+    """dbt seed + build on Spark; returns wall seconds. Raises BuildError on failure."""
+    import os
+
+    from lifecycle_warehouse import spark_session
+    from lifecycle_warehouse.runner import BuildError, run_dbt
+
+    if not spark_session.install():
+        raise BuildError("dbt-spark is not installed: pip install -e '.[spark]' (needs Java 17+)")
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    paths = Paths(landing_dir=landing, database=spark_dir / "unused.duckdb",
+                  temp_dir=spark_dir / "tmp")
+    # own target path: the Spark manifest never mixes with the DuckDB one
+    refresh = ["--target-path", str(spark_dir / "target")]
+    if full_refresh:
+        refresh.append("--full-refresh")
+    previous = os.environ.get("LW_SPARK_DIR")  # the profile's metastore + warehouse
+    os.environ["LW_SPARK_DIR"] = str(spark_dir)
+    # Spark's own logging: errors only (profiles/spark_conf/log4j2.properties)
+    os.environ.setdefault("SPARK_CONF_DIR", str(PROFILES_DIR / "spark_conf"))
+    started = time.perf_counter()
+    try:
+        run_dbt(["seed", *refresh], paths, SPARK_TARGET)
+        # unit tests need no data and run on DuckDB in make test; data tests all run here
+        run_dbt(["build", "--exclude", "resource_type:seed", "test_type:unit", *refresh],
+                paths, SPARK_TARGET)
+    finally:
+        if previous is None:
+            os.environ.pop("LW_SPARK_DIR", None)
+        else:
+            os.environ["LW_SPARK_DIR"] = previous
+    return time.perf_counter() - started
+
+
+def spark_table_glob(spark_dir: Path, schema: str, table: str) -> str:
+    return str(spark_dir / "warehouse" / f"{schema}.db" / table / "*.parquet")
+
+
+def _frames(duckdb_file: Path, spark_dir: Path, table: str):
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{duckdb_file}' AS build (READ_ONLY)")
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_catalog = 'build' and table_schema = 'marts' and table_name = ? "
+            "order by ordinal_position", [table]).fetchall()
+        spark_columns = dict(con.execute(
+            f"select column_name, column_type from (describe select * from "
+            f"read_parquet('{spark_table_glob(spark_dir, 'marts', table)}'))").fetchall())
+        # Spark writes timestamps as UTC instants (timestamptz for DuckDB): back to UTC
+        # wall-clock timestamps, as in the DuckDB build
+        select = ", ".join(
+            f'cast("{name}" as timestamp) as "{name}"'
+            if spark_columns.get(name, "").startswith("TIMESTAMP WITH TIME ZONE")
+            else f'"{name}"' for name in spark_columns)
+        duck = con.sql(f"select * from build.marts.{table}").df()
+        spark = con.sql(f"select {select} from "
+                        f"read_parquet('{spark_table_glob(spark_dir, 'marts', table)}')").df()
+    finally:
+        con.close()
+    float_columns = [name for name, data_type in columns if data_type.upper() in FLOAT_TYPES]
+    return duck, spark, float_columns
+
+
+def compare_frames(table: str, duck: pd.DataFrame, spark: pd.DataFrame,
+                   float_columns: list[str]) -> TableComparison:
+    """Same columns, same rows; doubles within FLOAT_RTOL. Rows are matched after sorting."""
+    result = TableComparison(table=table, rows=len(duck))
+    if list(duck.columns) != list(spark.columns):
+        result.differences.append(
+            f"columns differ: duckdb {list(duck.columns)} vs spark {list(spark.columns)}")
+        return result
+    if len(duck) != len(spark):
+        result.differences.append(f"row count differs: duckdb {len(duck)} vs spark {len(spark)}")
+        return result
+    exact = [c for c in duck.columns if c not in float_columns]
+    # doubles take part in the order only rounded, so a last-digit difference cannot
+    # reorder rows
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+        keyed = frame.assign(**{f"__{c}": frame[c].astype(float).round(6) for c in float_columns})
+        keys = exact + [f"__{c}" for c in float_columns]
+        return keyed.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+
+    duck, spark = ordered(duck), ordered(spark)
+    for column in duck.columns:
+        if column.startswith("__"):
+            continue
+        left, right = duck[column], spark[column]
+        both_null = left.isna().to_numpy() & right.isna().to_numpy()
+        if column in float_columns:
+            a, b = left.astype(float).to_numpy(), right.astype(float).to_numpy()
+            same = both_null | np.isclose(a, b, rtol=FLOAT_RTOL, atol=FLOAT_ATOL)
+        else:
+            same = both_null | (left.astype(object) == right.astype(object)).to_numpy()
+        mismatched = np.flatnonzero(~same)
+        if len(mismatched):
+            first = mismatched[0]
+            result.differences.append(
+                f"{column}: {len(mismatched)} of {len(duck)} rows differ, e.g. row {first}: "
+                f"duckdb {left.iloc[first]!r} vs spark {right.iloc[first]!r}")
+    return result
+
+
+def mart_tables(duckdb_file: Path) -> list[str]:
+    import duckdb
+
+    con = duckdb.connect(str(duckdb_file), read_only=True)
+    try:
+        return [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "order by table_name").fetchall()]
+    finally:
+        con.close()
+
+
+def compare_marts(duckdb_file: Path, spark_dir: Path) -> list[TableComparison]:
+    results = []
+    for table in mart_tables(duckdb_file):
+        if not Path(spark_table_glob(spark_dir, "marts", table)).parent.is_dir():
+            results.append(TableComparison(table, 0, ["missing in the Spark build"]))
+            continue
+        results.append(compare_frames(table, *_frames(duckdb_file, spark_dir, table)))
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    from lifecycle_warehouse.runner import BuildError, require_landing
+
+    paths = Paths.default()
+    landing = (args.landing or paths.landing_dir).resolve()
+    spark_dir = (args.spark_dir or spark_dir_default()).resolve()
+    try:
+        require_landing(Paths(landing, paths.database, paths.temp_dir))
+        seconds = build(landing, spark_dir, full_refresh=args.full_refresh)
+    except BuildError as error:
+        print(f"lw spark-build failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Spark build of {landing} into {spark_dir}: {seconds:.1f} s")
+    if args.compare_with is None:
+        return 0
+    compare_with = args.compare_with.resolve()
+    if not compare_with.is_file():
+        print(f"lw spark-build: no DuckDB file at {compare_with} (build it with `lw build "
+              f"--landing {landing}` first)", file=sys.stderr)
+        return 2
+    results = compare_marts(compare_with, spark_dir)
+    print(f"Marts compared with {compare_with} (doubles within {FLOAT_RTOL:g} relative):")
+    for result in results:
+        verdict = "same" if result.ok else "DIFFERENT"
+        print(f"  {result.table:<28} {result.rows:>9,} rows  {verdict}")
+        for difference in result.differences:
+            print(f"      {difference}")
+    return 0 if results and all(r.ok for r in results) else 1
