@@ -14,6 +14,7 @@ and no JVM in the comparing process.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "build of the same landing files."
         ),
     )
+    p.add_argument("--source", choices=("synthetic", "cdnow"), default="synthetic",
+                   help="synthetic: the landing files (default); cdnow: the CDNOW marts, as "
+                   "`lw build --source cdnow` (compare with data/build/cdnow.duckdb)")
     p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
                    "or data/landing)")
     p.add_argument("--spark-dir", type=Path, default=None,
@@ -71,32 +75,52 @@ def spark_dir_default() -> Path:
     return Path(os.environ.get("LW_SPARK_DIR", PROJECT_ROOT / "data" / "spark")).resolve()
 
 
-def build(landing: Path, spark_dir: Path, full_refresh: bool = False) -> float:
-    """dbt seed + build on Spark; returns wall seconds. Raises BuildError on failure."""
+def build(landing: Path, spark_dir: Path, full_refresh: bool = False,
+          source: str = "synthetic") -> float:
+    """dbt seed + build on Spark; returns wall seconds. Raises BuildError on failure.
+
+    source cdnow: the CDNOW marts and their parents only, with the vars of
+    `lw build --source cdnow` (runner.build_cdnow).
+    """
+    import json
     import os
 
     from lifecycle_warehouse import spark_session
-    from lifecycle_warehouse.runner import BuildError, run_dbt
+    from lifecycle_warehouse.runner import (
+        CDNOW_AS_OF_DATE,
+        CDNOW_MARTS,
+        BuildError,
+        cdnow_file,
+        run_dbt,
+    )
 
+    # py4j logs every closed gateway connection at INFO
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     if not spark_session.install():
         raise BuildError("dbt-spark is not installed: pip install -e '.[spark]' (needs Java 17+)")
     spark_dir.mkdir(parents=True, exist_ok=True)
     paths = Paths(landing_dir=landing, database=spark_dir / "unused.duckdb",
                   temp_dir=spark_dir / "tmp")
     # own target path: the Spark manifest never mixes with the DuckDB one
-    refresh = ["--target-path", str(spark_dir / "target")]
+    common = ["--target-path", str(spark_dir / "target")]
     if full_refresh:
-        refresh.append("--full-refresh")
+        common.append("--full-refresh")
+    select = []
+    if source == "cdnow":
+        os.environ["LW_CDNOW_PATH"] = str(cdnow_file())
+        common += ["--vars", json.dumps({"dataset": "cdnow", "as_of_date": CDNOW_AS_OF_DATE})]
+        select = ["--select", *[f"+{mart}" for mart in CDNOW_MARTS],
+                  "--indirect-selection", "buildable"]
     previous = os.environ.get("LW_SPARK_DIR")  # the profile's metastore + warehouse
     os.environ["LW_SPARK_DIR"] = str(spark_dir)
     # Spark's own logging: errors only (profiles/spark_conf/log4j2.properties)
     os.environ.setdefault("SPARK_CONF_DIR", str(PROFILES_DIR / "spark_conf"))
     started = time.perf_counter()
     try:
-        run_dbt(["seed", *refresh], paths, SPARK_TARGET)
+        run_dbt(["seed", *common], paths, SPARK_TARGET)
         # unit tests need no data and run on DuckDB in make test; data tests all run here
-        run_dbt(["build", "--exclude", "resource_type:seed", "test_type:unit", *refresh],
-                paths, SPARK_TARGET)
+        run_dbt(["build", *select, "--exclude", "resource_type:seed", "test_type:unit",
+                 *common], paths, SPARK_TARGET)
     finally:
         if previous is None:
             os.environ.pop("LW_SPARK_DIR", None)
@@ -206,12 +230,14 @@ def run(args: argparse.Namespace) -> int:
     landing = (args.landing or paths.landing_dir).resolve()
     spark_dir = (args.spark_dir or spark_dir_default()).resolve()
     try:
-        require_landing(Paths(landing, paths.database, paths.temp_dir))
-        seconds = build(landing, spark_dir, full_refresh=args.full_refresh)
+        if args.source == "synthetic":
+            require_landing(Paths(landing, paths.database, paths.temp_dir))
+        seconds = build(landing, spark_dir, full_refresh=args.full_refresh, source=args.source)
     except BuildError as error:
         print(f"lw spark-build failed: {error}", file=sys.stderr)
         return 1
-    print(f"Spark build of {landing} into {spark_dir}: {seconds:.1f} s")
+    built = landing if args.source == "synthetic" else "CDNOW"
+    print(f"Spark build of {built} into {spark_dir}: {seconds:.1f} s")
     if args.compare_with is None:
         return 0
     compare_with = args.compare_with.resolve()

@@ -5,7 +5,8 @@ dbt-spark runs Python models only on Databricks (job or all-purpose clusters). W
 can simply run there: `install()` adds a `session` submission method that executes the
 compiled model code (the model, dbt's ref/source helpers and its write-back) with that
 session, and makes it the default when the profile uses the session method. Installed
-by `lw` before it invokes dbt; `lw dbt ...` runs any dbt command with it.
+by `lw spark-build`; `python -m lifecycle_warehouse.spark_session <dbt args>` runs any
+dbt command with it.
 """
 
 from __future__ import annotations
@@ -51,3 +52,18 @@ def install() -> bool:
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
     SparkAdapter._lw_session_python = True
     return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m lifecycle_warehouse.spark_session <dbt args>`: dbt with `session` installed."""
+    import sys
+
+    from dbt.cli.main import dbtRunner
+
+    install()
+    outcome = dbtRunner().invoke(list(sys.argv[1:] if argv is None else argv))
+    return 0 if outcome.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
