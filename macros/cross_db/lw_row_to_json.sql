@@ -8,6 +8,16 @@
     to_json(struct({{ relation_alias }}.*))
 {%- endmacro %}
 
+{#- Spark drops null fields and writes ISO timestamps by default: keep every column
+    (as DuckDB does) and write timestamps as 'yyyy-MM-dd HH:mm:ss.SSSSSS' in UTC
+    (lossless to the microsecond; DuckDB trims the zero fraction). -#}
+{% macro spark__lw_row_to_json(relation_alias) -%}
+    to_json(
+        struct({{ relation_alias }}.*),
+        map('ignoreNullFields', 'false', 'timestampFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS')
+    )
+{%- endmacro %}
+
 {% macro duckdb__lw_row_to_json(relation_alias) -%}
     cast(to_json({{ relation_alias }}) as varchar)
 {%- endmacro %}

@@ -1,6 +1,6 @@
 """`lw spark-build`: the same dbt project on Apache Spark (dbt-spark, `spark` target).
 
-Builds seeds, models and tests on a local Spark session (profile target `spark`:
+Builds seeds, models, data tests and unit tests on a local Spark session (profile target `spark`:
 Derby metastore and parquet warehouse under --spark-dir), then, with --compare-with,
 checks every mart against a DuckDB build of the same landing files: same columns, same
 rows. Values must be identical except columns of type double, which may differ by
@@ -118,9 +118,10 @@ def build(landing: Path, spark_dir: Path, full_refresh: bool = False,
     started = time.perf_counter()
     try:
         run_dbt(["seed", *common], paths, SPARK_TARGET)
-        # unit tests need no data and run on DuckDB in make test; data tests all run here
-        run_dbt(["build", *select, "--exclude", "resource_type:seed", "test_type:unit",
-                 *common], paths, SPARK_TARGET)
+        # every model, data test and unit test (each unit test right after its model's
+        # parents: it needs their tables for the column types)
+        run_dbt(["build", *select, "--exclude", "resource_type:seed", *common],
+                paths, SPARK_TARGET)
     finally:
         if previous is None:
             os.environ.pop("LW_SPARK_DIR", None)
