@@ -99,7 +99,8 @@ def build(landing: Path, spark_dir: Path, full_refresh: bool = False,
     if not spark_session.install():
         raise BuildError("dbt-spark is not installed: pip install -e '.[spark]' (needs Java 17+)")
     spark_dir.mkdir(parents=True, exist_ok=True)
-    paths = Paths(landing_dir=landing, database=spark_dir / "unused.duckdb",
+    # database: where the tables are (run_dbt names it when a test fails); DuckDB unused
+    paths = Paths(landing_dir=landing, database=spark_dir / "warehouse",
                   temp_dir=spark_dir / "tmp")
     # own target path: the Spark manifest never mixes with the DuckDB one
     common = ["--target-path", str(spark_dir / "target")]
