@@ -189,26 +189,34 @@ def cdnow_database() -> Path:
     return Path(os.environ.get("LW_CDNOW_DUCKDB_PATH", default)).resolve()
 
 
+def cdnow_dbt_args() -> tuple[list[str], list[str]]:
+    """The dbt arguments of a CDNOW build on any engine: (vars, selection).
+
+    Vars dataset=cdnow and as_of_date=1998-06-30; the CDNOW marts and their parents with
+    `--indirect-selection buildable`, so a test reaching a model outside the selection
+    (one that reads synthetic landing data) is not run.
+    """
+    dbt_vars = json.dumps({"dataset": "cdnow", "as_of_date": CDNOW_AS_OF_DATE})
+    select = [f"+{mart}" for mart in CDNOW_MARTS]
+    return ["--vars", dbt_vars], ["--select", *select, "--indirect-selection", "buildable"]
+
+
 def build_cdnow(
     paths: Paths, target: str | None = None, full_refresh: bool = False
 ) -> list[StepResult]:
     """Seeds and builds the CDNOW marts and their parents (models, tests, unit tests).
 
-    Runs with vars dataset=cdnow and as_of_date=1998-06-30, its own target path (the
-    manifest differs from the synthetic one) and `--indirect-selection buildable`, so a
-    test reaching a model outside the selection (one that reads synthetic landing data)
-    is not run.
+    Runs with the arguments of cdnow_dbt_args and its own target path (the manifest
+    differs from the synthetic one).
     """
     source_file = cdnow_file()
-    dbt_vars = json.dumps({"dataset": "cdnow", "as_of_date": CDNOW_AS_OF_DATE})
-    common = ["--vars", dbt_vars, "--target-path", str(CDNOW_TARGET_PATH)]
+    dbt_vars, select = cdnow_dbt_args()
+    common = [*dbt_vars, "--target-path", str(CDNOW_TARGET_PATH)]
     refresh = ["--full-refresh"] if full_refresh else []
-    select = [f"+{mart}" for mart in CDNOW_MARTS]
     with _environment({"LW_CDNOW_PATH": str(source_file)}):
         steps = [run_dbt(["seed", *common, *refresh], paths, target)]
         steps.append(run_dbt(
-            ["build", "--select", *select, "--exclude", "resource_type:seed",
-             "--indirect-selection", "buildable", *common, *refresh],
+            ["build", *select, "--exclude", "resource_type:seed", *common, *refresh],
             paths, target,
         ))
     for step in steps:  # the vars JSON and target path only clutter the summary

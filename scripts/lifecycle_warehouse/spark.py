@@ -79,17 +79,16 @@ def build(landing: Path, spark_dir: Path, full_refresh: bool = False,
           source: str = "synthetic") -> float:
     """dbt seed + build on Spark; returns wall seconds. Raises BuildError on failure.
 
-    source cdnow: the CDNOW marts and their parents only, with the vars of
-    `lw build --source cdnow` (runner.build_cdnow).
+    source cdnow: the CDNOW marts and their parents only, with the arguments of
+    `lw build --source cdnow` (runner.cdnow_dbt_args).
     """
-    import json
     import os
 
     from lifecycle_warehouse import spark_session
     from lifecycle_warehouse.runner import (
-        CDNOW_AS_OF_DATE,
-        CDNOW_MARTS,
         BuildError,
+        _environment,
+        cdnow_dbt_args,
         cdnow_file,
         run_dbt,
     )
@@ -102,32 +101,27 @@ def build(landing: Path, spark_dir: Path, full_refresh: bool = False,
     # database: where the tables are (run_dbt names it when a test fails); DuckDB unused
     paths = Paths(landing_dir=landing, database=spark_dir / "warehouse",
                   temp_dir=spark_dir / "tmp")
+    environment = {
+        "LW_SPARK_DIR": str(spark_dir),  # the profile's metastore + warehouse
+        # Spark's own logging: errors only (profiles/spark_conf/log4j2.properties)
+        "SPARK_CONF_DIR": os.environ.get("SPARK_CONF_DIR", str(PROFILES_DIR / "spark_conf")),
+    }
     # own target path: the Spark manifest never mixes with the DuckDB one
     common = ["--target-path", str(spark_dir / "target")]
     if full_refresh:
         common.append("--full-refresh")
-    select = []
+    select: list[str] = []
     if source == "cdnow":
-        os.environ["LW_CDNOW_PATH"] = str(cdnow_file())
-        common += ["--vars", json.dumps({"dataset": "cdnow", "as_of_date": CDNOW_AS_OF_DATE})]
-        select = ["--select", *[f"+{mart}" for mart in CDNOW_MARTS],
-                  "--indirect-selection", "buildable"]
-    previous = os.environ.get("LW_SPARK_DIR")  # the profile's metastore + warehouse
-    os.environ["LW_SPARK_DIR"] = str(spark_dir)
-    # Spark's own logging: errors only (profiles/spark_conf/log4j2.properties)
-    os.environ.setdefault("SPARK_CONF_DIR", str(PROFILES_DIR / "spark_conf"))
+        environment["LW_CDNOW_PATH"] = str(cdnow_file())
+        dbt_vars, select = cdnow_dbt_args()
+        common += dbt_vars
     started = time.perf_counter()
-    try:
+    with _environment(environment):
         run_dbt(["seed", *common], paths, SPARK_TARGET)
         # every model, data test and unit test (each unit test right after its model's
         # parents: it needs their tables for the column types)
         run_dbt(["build", *select, "--exclude", "resource_type:seed", *common],
                 paths, SPARK_TARGET)
-    finally:
-        if previous is None:
-            os.environ.pop("LW_SPARK_DIR", None)
-        else:
-            os.environ["LW_SPARK_DIR"] = previous
     return time.perf_counter() - started
 
 
@@ -135,31 +129,24 @@ def spark_table_glob(spark_dir: Path, schema: str, table: str) -> str:
     return str(spark_dir / "warehouse" / f"{schema}.db" / table / "*.parquet")
 
 
-def _frames(duckdb_file: Path, spark_dir: Path, table: str):
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{duckdb_file}' AS build (READ_ONLY)")
-        columns = con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_catalog = 'build' and table_schema = 'marts' and table_name = ? "
-            "order by ordinal_position", [table]).fetchall()
-        spark_columns = dict(con.execute(
-            f"select column_name, column_type from (describe select * from "
-            f"read_parquet('{spark_table_glob(spark_dir, 'marts', table)}'))").fetchall())
-        # Spark writes timestamps as UTC instants (timestamptz for DuckDB): back to UTC
-        # wall-clock timestamps, as in the DuckDB build
-        select = ", ".join(
-            f'cast("{name}" as timestamp) as "{name}"'
-            if spark_columns.get(name, "").startswith("TIMESTAMP WITH TIME ZONE")
-            else f'"{name}"' for name in spark_columns)
-        duck = con.sql(f"select * from build.marts.{table}").df()
-        spark = con.sql(f"select {select} from "
-                        f"read_parquet('{spark_table_glob(spark_dir, 'marts', table)}')").df()
-    finally:
-        con.close()
+def _frames(con, spark_dir: Path, table: str):
+    """The DuckDB build's mart (catalog `build` of con) and Spark's, plus its double columns."""
+    spark_files = spark_table_glob(spark_dir, "marts", table)
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = 'build' and table_schema = 'marts' and table_name = ? "
+        "order by ordinal_position", [table]).fetchall()
+    spark_columns = dict(con.execute(
+        f"select column_name, column_type from (describe select * from "
+        f"read_parquet('{spark_files}'))").fetchall())
+    # Spark writes timestamps as UTC instants (timestamptz for DuckDB): back to UTC
+    # wall-clock timestamps, as in the DuckDB build
+    select = ", ".join(
+        f'cast("{name}" as timestamp) as "{name}"'
+        if spark_columns[name].startswith("TIMESTAMP WITH TIME ZONE")
+        else f'"{name}"' for name in spark_columns)
+    duck = con.sql(f"select * from build.marts.{table}").df()
+    spark = con.sql(f"select {select} from read_parquet('{spark_files}')").df()
     float_columns = [name for name, data_type in columns if data_type.upper() in FLOAT_TYPES]
     return duck, spark, float_columns
 
@@ -203,25 +190,25 @@ def compare_frames(table: str, duck: pd.DataFrame, spark: pd.DataFrame,
     return result
 
 
-def mart_tables(duckdb_file: Path) -> list[str]:
+def compare_marts(duckdb_file: Path, spark_dir: Path) -> list[TableComparison]:
+    """Every table of schema marts of the DuckDB build against Spark's, one connection."""
     import duckdb
 
-    con = duckdb.connect(str(duckdb_file), read_only=True)
+    results = []
+    con = duckdb.connect()
     try:
-        return [row[0] for row in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' "
-            "order by table_name").fetchall()]
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{duckdb_file}' AS build (READ_ONLY)")
+        tables = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'build' "
+            "and table_schema = 'marts' order by table_name").fetchall()]
+        for table in tables:
+            if not Path(spark_table_glob(spark_dir, "marts", table)).parent.is_dir():
+                results.append(TableComparison(table, 0, ["missing in the Spark build"]))
+                continue
+            results.append(compare_frames(table, *_frames(con, spark_dir, table)))
     finally:
         con.close()
-
-
-def compare_marts(duckdb_file: Path, spark_dir: Path) -> list[TableComparison]:
-    results = []
-    for table in mart_tables(duckdb_file):
-        if not Path(spark_table_glob(spark_dir, "marts", table)).parent.is_dir():
-            results.append(TableComparison(table, 0, ["missing in the Spark build"]))
-            continue
-        results.append(compare_frames(table, *_frames(duckdb_file, spark_dir, table)))
     return results
 
 
