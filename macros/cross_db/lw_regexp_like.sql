@@ -5,15 +5,9 @@
 {%- endmacro %}
 
 {% macro default__lw_regexp_like(expr, pattern) -%}
-    ({{ expr }} rlike '{{ pattern }}')
-{%- endmacro %}
-
-{#- Spark processes backslash escapes in string literals ('\+' would reach the regex
-    engine as '+'): double them so the pattern arrives as written. -#}
-{% macro spark__lw_regexp_like(expr, pattern) -%}
-    ({{ expr }} rlike '{{ pattern | replace('\\', '\\\\') }}')
+    ({{ expr }} rlike {{ lw_regex_literal(pattern) }})
 {%- endmacro %}
 
 {% macro duckdb__lw_regexp_like(expr, pattern) -%}
-    regexp_matches({{ expr }}, '{{ pattern }}')
+    regexp_matches({{ expr }}, {{ lw_regex_literal(pattern) }})
 {%- endmacro %}

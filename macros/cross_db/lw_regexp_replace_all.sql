@@ -1,14 +1,14 @@
-{#- Replaces every match of the regular expression `pattern` (no backslashes: Spark
-    would unescape them) in the string expression by `replacement`. -#}
+{#- Replaces every match of the regular expression `pattern` in the string expression
+    by `replacement`. -#}
 {% macro lw_regexp_replace_all(expr, pattern, replacement) -%}
     {{ return(adapter.dispatch('lw_regexp_replace_all', 'lifecycle_warehouse')(expr, pattern, replacement)) }}
 {%- endmacro %}
 
 {% macro default__lw_regexp_replace_all(expr, pattern, replacement) -%}
-    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+    regexp_replace({{ expr }}, {{ lw_regex_literal(pattern) }}, '{{ replacement }}')
 {%- endmacro %}
 
 {#- DuckDB replaces only the first match unless given the 'g' option. -#}
 {% macro duckdb__lw_regexp_replace_all(expr, pattern, replacement) -%}
-    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+    regexp_replace({{ expr }}, {{ lw_regex_literal(pattern) }}, '{{ replacement }}', 'g')
 {%- endmacro %}
