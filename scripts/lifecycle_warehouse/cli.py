@@ -72,6 +72,13 @@ def _run_clv_holdout(args: argparse.Namespace) -> int:
     print(f"  error {result.relative_error:+.2%}, per-customer correlation "
           f"{result.correlation:.3f}, fit {result.fit_seconds:.2f} s")
     print("  " + ", ".join(f"{name} {value:.4g}" for name, value in result.params.items()))
+    print(f"  calibration fit (cohort expectation) {result.calibration_predicted:,.0f} vs "
+          f"actual {result.calibration_actual:,.0f} "
+          f"({result.calibration_predicted / result.calibration_actual - 1:+.2%})")
+    print("  holdout month   predicted   actual  actual/predicted")
+    for row in result.monthly.itertuples():
+        print(f"  {row.month_end:%Y-%m}      {row.predicted:9,.0f} {row.actual:8,.0f}  "
+              f"{row.ratio:6.2f}")
     if args.chart is not None:
         print(f"  chart {clv.holdout_chart(result, args.chart)}")
     return 0
