@@ -185,6 +185,32 @@ def test_clv_equals_lifetimes_customer_lifetime_value():
                        reference.to_numpy()[buyers], rtol=1e-9)
 
 
+def test_fit_recovers_the_simulated_parameters():
+    """100,000 buyers drawn from BG/NBD + Gamma-Gamma with known parameters: the fit
+    gives each back within 10 % (measured: 0.4 % for r .. 4.5 % for v)."""
+    truth = {"bgnbd_r": 0.25, "bgnbd_alpha": 35.0, "bgnbd_a": 0.7, "bgnbd_b": 2.2,
+             "gamma_gamma_p": 6.0, "gamma_gamma_q": 4.0, "gamma_gamma_v": 15.0}
+    persons = clv.simulate_persons(100_000, whole_days=False)
+    _, models = clv.predict_persons(persons, sample_size=None)
+    assert models.fit_persons == 100_000
+    for name, value in truth.items():
+        assert models.params[name] == pytest.approx(value, rel=0.10), name
+
+
+def test_large_populations_are_fitted_on_the_sample_and_all_scored():
+    persons = clv.simulate_persons(60_000, seed=11)
+    timings: dict[str, float] = {}
+    scores, models = clv.predict_persons(persons, sample_size=10_000, timings=timings)
+    assert models.fit_persons == 10_000 and len(scores) == 60_000
+    assert set(timings) == {"sample_seconds", "fit_seconds", "score_seconds"}
+    values = scores[list(clv.PREDICTION_COLUMNS)].to_numpy(dtype=float)
+    assert np.isfinite(values).all()
+    # the sample's fit is close to the whole population's
+    _, full = clv.predict_persons(persons, sample_size=None)
+    for name in ("bgnbd_r", "bgnbd_a", "bgnbd_b"):
+        assert models.params[name] == pytest.approx(full.params[name], rel=0.25), name
+
+
 def test_too_few_buyers_gives_null_predictions():
     scores, models = clv.predict_persons(_persons(20), sample_size=None)
     assert models is None and len(scores) == 20

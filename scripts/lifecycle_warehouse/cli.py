@@ -84,6 +84,54 @@ def _run_clv_holdout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_clv_scale(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clv-scale",
+        help="time the CLV model (sample, fit, score) on simulated buyers, e.g. 5M",
+        description="Draws --persons buyers from a BG/NBD + Gamma-Gamma process "
+        "(lifecycle_warehouse.clv.simulate_persons, fixed seed) and runs the code of "
+        "int_person_clv_predictions on them: fit on the deterministic sample, score "
+        "everyone. Prints the seconds of each step, the peak RSS and the parameters "
+        "recovered next to the simulated ones.",
+    )
+    p.add_argument("--persons", type=int, default=5_000_000, help="buyers (default 5M)")
+    p.add_argument("--sample-size", type=int, default=200_000,
+                   help="fit sample (default 200,000, the var clv_fit_sample_size)")
+    p.set_defaults(handler=_run_clv_scale)
+
+
+def _run_clv_scale(args: argparse.Namespace) -> int:
+    import resource
+    import time
+
+    from lifecycle_warehouse import clv
+
+    if args.persons < clv.MIN_FIT_PERSONS or args.sample_size < clv.MIN_FIT_PERSONS:
+        print(f"lw clv-scale: --persons and --sample-size must be at least "
+              f"{clv.MIN_FIT_PERSONS} (fewer buyers are not fitted)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    persons = clv.simulate_persons(args.persons)
+    simulated = time.perf_counter() - started
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    scores, models = clv.predict_persons(persons, sample_size=args.sample_size,
+                                         timings=timings)
+    total = time.perf_counter() - started
+    distinct = len(persons.drop_duplicates(["frequency", "recency", "t"]))
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"CLV model on {args.persons:,} simulated buyers ({distinct:,} distinct "
+          f"frequency/recency/T), fit sample {models.fit_persons:,}")
+    print(f"  simulate {simulated:.1f} s (not part of the model)")
+    print(f"  sample selection {timings['sample_seconds']:.1f} s, fit "
+          f"{timings['fit_seconds']:.1f} s, scoring {len(scores):,} buyers "
+          f"{timings['score_seconds']:.1f} s; model total {total:.1f} s")
+    print(f"  peak RSS {peak_gb:.2f} GB")
+    print("  recovered " + ", ".join(f"{name} {value:.4g}"
+                                     for name, value in models.params.items()))
+    return 0
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
@@ -144,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_report(sub)
     _add_clv_holdout(sub)
+    _add_clv_scale(sub)
     _add_bench(sub)
     from lifecycle_warehouse.spark import add_parser as _add_spark_build
 

@@ -63,7 +63,9 @@ def fit_sample_mask(person_ids: pd.Series, sample_size: int | None) -> np.ndarra
     if sample_size is None or sample_size <= 0 or n <= sample_size:
         return np.ones(n, dtype=bool)
     ids = person_ids.astype(str)
-    hashes = pd.util.hash_pandas_object(ids, index=False).to_numpy()
+    # the values of hash_pandas_object(ids, index=False), 8x faster on 5M ids: no
+    # categorize step (ids are unique) and no hashing through the Arrow string array
+    hashes = pd.util.hash_array(ids.to_numpy(dtype=object), categorize=False)
     order = np.argsort(hashes, kind="stable")
     if hashes[order[sample_size - 1]] == hashes[order[sample_size]]:
         # a 64-bit hash tie at the cut (practically never): break it by id, not row order
@@ -187,10 +189,13 @@ def score(
     monetary_value = np.asarray(monetary_value, dtype=float)
     # The BG/NBD quantities depend on (frequency, recency, T) only: evaluate them once per
     # distinct triple (hyp2f1 is the expensive part) and map back. Exact, not binned.
-    triples, inverse = np.unique(np.column_stack([frequency, recency, T]), axis=0,
-                                 return_inverse=True)
-    inverse = inverse.reshape(-1)
-    uf, ur, uT = triples[:, 0], triples[:, 1], triples[:, 2]
+    # (pandas' hash-based grouping: np.unique(axis=0) sorts rows, 20x slower at 5M)
+    grouped = pd.DataFrame({"f": frequency, "r": recency, "T": T}).groupby(
+        ["f", "r", "T"], sort=True)
+    inverse = grouped.ngroup().to_numpy()
+    triples = grouped.size().index
+    uf, ur, uT = (triples.get_level_values(name).to_numpy(dtype=float)
+                  for name in ("f", "r", "T"))
     p_alive = np.asarray(models.bgf.conditional_probability_alive(uf, ur, uT),
                          dtype=float)[inverse]
     purchases = expected_purchases(models, horizon_days, uf, ur, uT)[inverse]
@@ -203,8 +208,8 @@ def score(
         # GammaGammaFitter.conditional_expected_average_profit, without the pandas detour
         average_value = (p * (v + x * m)) / (p * x + q - 1)
         # discounted expected purchase days of months 1..clv_months, per distinct triple
-        discounted = np.zeros(len(triples))
-        previous = np.zeros(len(triples))
+        discounted = np.zeros(len(uf))
+        previous = np.zeros(len(uf))
         for month in range(1, clv_months + 1):
             cumulative = expected_purchases(models, DAYS_PER_MONTH * month, uf, ur, uT)
             discounted += (cumulative - previous) / (1 + monthly_discount_rate) ** month
@@ -229,20 +234,26 @@ def predict_persons(
     horizon_days: int = 90,
     clv_months: int = 12,
     monthly_discount_rate: float = 0.01,
+    timings: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, FittedModels]:
     """person_id + predictions for every person with a purchase day (t not null).
 
     persons: columns person_id, frequency, recency, t, monetary_value (the value
     metrics). The fit uses a deterministic sample of at most sample_size buyers; every
-    buyer is scored. Persons with t null (no purchase day) get no row.
+    buyer is scored. Persons with t null (no purchase day) get no row. timings, when
+    given, receives the seconds of sample selection, fit and scoring.
     """
+    timings = {} if timings is None else timings
     buyers = persons.loc[persons["t"].notna()].reset_index(drop=True)
     person_ids = buyers["person_id"].astype(str).to_numpy()
     models = None
     if len(buyers) >= MIN_FIT_PERSONS:
+        started = time.perf_counter()
         sample = buyers.loc[fit_sample_mask(buyers["person_id"], sample_size)]
+        timings["sample_seconds"] = time.perf_counter() - started
         models = fit_models(sample["frequency"], sample["recency"], sample["t"],
                             sample["monetary_value"], penalizer=penalizer)
+        timings["fit_seconds"] = models.fit_seconds
     if models is None or models.bgf is None:
         # too few buyers for a meaningful fit (tiny test fixtures) or no convergence:
         # rows, no predictions
@@ -250,12 +261,63 @@ def predict_persons(
                                for name in PREDICTION_COLUMNS})
         scores.insert(0, "person_id", pd.array(person_ids, dtype=object))
         return scores, None
+    started = time.perf_counter()
     scores = score(models, buyers["frequency"], buyers["recency"], buyers["t"],
                    buyers["monetary_value"], horizon_days=horizon_days,
                    clv_months=clv_months, monthly_discount_rate=monthly_discount_rate)
     scores = scores.astype("Float64")  # NaN (no Gamma-Gamma fit) is stored as null
     scores.insert(0, "person_id", pd.array(person_ids, dtype=object))
+    timings["score_seconds"] = time.perf_counter() - started
     return scores, models
+
+
+def simulate_persons(
+    n: int,
+    r: float = 0.25,
+    alpha: float = 35.0,
+    a: float = 0.7,
+    b: float = 2.2,
+    gg_p: float = 6.0,
+    gg_q: float = 4.0,
+    gg_v: float = 15.0,
+    max_t_days: int = 365,
+    whole_days: bool = True,
+    seed: int = 7,
+) -> pd.DataFrame:
+    """n buyers drawn from BG/NBD + Gamma-Gamma with the given parameters, vectorised.
+
+    Defaults are close to the CDNOW fit (days). Per person: purchase rate
+    lambda ~ Gamma(r, 1/alpha), drop-out probability p ~ Beta(a, b), T ~ uniform on
+    1..max_t_days. The person stops after K ~ Geometric(p) repeat purchases; the N
+    purchases of a Poisson(lambda T) process fall uniformly on (0, T], so the x-th of
+    them (x = min(K, N)) is at T x Beta(x, N - x + 1). Spend: nu ~ Gamma(q, 1/v), the
+    mean of x purchases ~ Gamma(p x, 1 / (nu x)). whole_days floors recency to days (as
+    the warehouse counts them) instead of keeping the continuous time.
+    """
+    rng = np.random.default_rng(seed)
+    t = rng.integers(1, max_t_days + 1, n).astype(float)
+    rate = rng.gamma(r, 1.0 / alpha, n)
+    drop = rng.beta(a, b, n)
+    stop_after = rng.geometric(drop)
+    purchases = rng.poisson(rate * t)
+    frequency = np.minimum(stop_after, purchases)
+    buyers = frequency > 0
+    recency = np.zeros(n)
+    recency[buyers] = t[buyers] * rng.beta(frequency[buyers],
+                                           purchases[buyers] - frequency[buyers] + 1)
+    if whole_days:
+        recency = np.floor(recency)
+    nu = rng.gamma(gg_q, 1.0 / gg_v, n)
+    monetary = np.zeros(n)
+    monetary[buyers] = rng.gamma(gg_p * frequency[buyers],
+                                 1.0 / (nu[buyers] * frequency[buyers]))
+    return pd.DataFrame({
+        "person_id": "s" + pd.Series(np.arange(n)).astype(str).str.zfill(9),
+        "frequency": frequency.astype(float),
+        "recency": recency,
+        "t": t,
+        "monetary_value": monetary,
+    })
 
 
 # ---- CDNOW holdout validation ---------------------------------------------------------
