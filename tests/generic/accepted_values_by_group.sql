@@ -1,0 +1,35 @@
+{#-
+    accepted_values with a list per group: fails for every (group, value) of
+    `column_name` whose value is not in values[group], including groups that have no
+    list at all. One query checks every group, e.g. the reject reasons of every
+    landing source on the quarantine table instead of one re-parse of each source.
+
+    arguments: group_by (column), values (mapping group -> list of accepted values).
+    Null values pass, like accepted_values (pair with not_null).
+-#}
+{% test accepted_values_by_group(model, column_name, group_by, values) %}
+
+with checked as (
+    select
+        {{ group_by }} as group_value,
+        {{ column_name }} as value
+    from {{ model }}
+    where {{ column_name }} is not null
+)
+
+select
+    group_value,
+    value,
+    count(*) as n_records
+from checked
+where not (
+    {%- for group, accepted in values.items() %}
+    (group_value = '{{ group }}' and value in (
+        {%- for value in accepted %}'{{ value }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    ))
+    {%- if not loop.last %} or{% endif %}
+    {%- endfor %}
+)
+group by group_value, value
+
+{% endtest %}
