@@ -54,3 +54,65 @@ def test_reason_of_another_source_or_an_unknown_source_fails(warehouse):
             f"select group_value, value, n_records from test_failures.{tables[0]} "
             "order by group_value").fetchall()
     assert failing == [("kiosk", "missing_event_id", 1), ("web", "unknown_store", 2)]
+
+
+# ---- matches_pattern, accepted_range, expression_is_true, at_least_one on fct_rfm ----
+
+RFM_TESTS = " ".join(f"fct_rfm,test_name:{name}" for name in (
+    "matches_pattern", "accepted_range", "expression_is_true", "at_least_one"))
+# person, recency_days, order_count, r, f, m, rfm_cell
+VALID_RFM = [("p1", 3, 2, 5, 2, 4, "524"), ("p2", 0, 1, 1, 1, 1, "111")]
+
+
+def _fct_rfm(warehouse, rows) -> None:
+    warehouse.paths.database.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse.paths.database)) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.fct_rfm (person_id varchar, "
+                    "as_of_date date, recency_days integer, order_count integer, "
+                    "net_revenue decimal(18, 2), r_score integer, f_score integer, "
+                    "m_score integer, rfm_cell varchar, segment varchar)")
+        if rows:
+            con.executemany("insert into marts.fct_rfm values (?, date '2026-01-31', ?, ?, "
+                            "10.00, ?, ?, ?, ?, 'loyal')", rows)
+
+
+def _failing(error: BuildError) -> dict[str, int]:
+    """test name -> failing rows, from the runner's error message."""
+    failing = {}
+    for line in str(error).splitlines():
+        line = line.strip()
+        if line.startswith("test ") and "failing rows" in line:
+            name, rest = line[len("test "):].split(": fail", 1)
+            failing[name] = int(rest.split("— ", 1)[1].split(" failing rows")[0])
+    return failing
+
+
+def test_generic_tests_pass_on_a_valid_table(warehouse):
+    _fct_rfm(warehouse, VALID_RFM)
+    step = warehouse.dbt("test", "--select", RFM_TESTS)
+    assert step.statuses["pass"] == 5 and not step.failures  # accepted_range x2
+
+
+def test_generic_tests_report_exactly_the_bad_rows(warehouse):
+    _fct_rfm(warehouse, VALID_RFM + [
+        ("p3", -1, 1, 1, 1, 1, "111"),  # recency_days below 0
+        ("p4", 5, 0, 1, 1, 1, "111"),  # order_count below 1
+        ("p5", 5, 1, 1, 2, 4, "125"),  # rfm_cell is not r || f || m
+        ("p6", 5, 1, 6, 1, 1, "611"),  # cell outside ^[1-5]{3}$ (and r_score 6)
+    ])
+    with pytest.raises(BuildError) as raised:
+        warehouse.dbt("test", "--select", RFM_TESTS)
+    assert _failing(raised.value) == {
+        "accepted_range_fct_rfm_recency_days__0": 1,
+        "accepted_range_fct_rfm_order_count__1": 1,
+        "matches_pattern_fct_rfm_rfm_cell___1_5_3_": 1,
+        "fct_rfm_cell_is_the_three_scores": 1,
+    }
+
+
+def test_at_least_one_fails_on_an_empty_table(warehouse):
+    _fct_rfm(warehouse, [])
+    with pytest.raises(BuildError) as raised:
+        warehouse.dbt("test", "--select", RFM_TESTS)
+    assert _failing(raised.value) == {"at_least_one_fct_rfm_person_id": 1}
