@@ -1,5 +1,6 @@
-{#- True when the string expression matches the (anchored) regular expression.
-    Patterns should carry their own ^…$ anchors. Null in → null out. -#}
+{#- True when the string expression matches the regular expression anywhere (no
+    implicit anchoring): a pattern that must match the whole value carries its own
+    ^…$ anchors. Null in → null out. -#}
 {% macro lw_regexp_like(expr, pattern) -%}
     {{ return(adapter.dispatch('lw_regexp_like', 'lifecycle_warehouse')(expr, pattern)) }}
 {%- endmacro %}

@@ -14,7 +14,8 @@
 
     Runs at execution time with run_query and two work tables beside the model
     (`<model>__cc_a` / `__cc_b`) plus `<model>__cc_edges`; returns the relation
-    holding (node, component_root). Call lw_connected_components_cleanup() in a
+    holding (node, component_root, passes), passes being the number of passes the
+    loop needed. Call lw_connected_components_cleanup() in a
     post-hook to drop the work tables.
 
     nodes_sql: a select / relation with column `node`

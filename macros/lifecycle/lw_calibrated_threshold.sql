@@ -1,4 +1,5 @@
-{#- Columns <name>_days, <name>_observed_days, <name>_source and <name>_reason for one
+{#- Columns <name>_days, <name>_observed_days, <name>_observed_gaps, <name>_source and
+    <name>_reason for one
     calibrated threshold, from an aggregate row holding `observed_expr` (the
     percentile of observed gaps) and `gaps_expr` (how many gaps were observed).
     Rule: the override var wins; with fewer than var('threshold_min_gaps') gaps the

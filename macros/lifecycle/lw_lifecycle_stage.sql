@@ -1,7 +1,7 @@
 {#-
-    Lifecycle classification of person × snapshot metrics rows — the one rule set used
-    by fct_lifecycle_history (every snapshot) and therefore by fct_customer_lifecycle
-    (the as_of_date snapshot). `metrics_relation` has the columns of
+    Lifecycle classification of person × snapshot metrics rows — the one rule set,
+    called by int_lifecycle_stages, which fct_lifecycle_history (every snapshot) and
+    fct_customer_lifecycle (the as_of_date snapshot) both read. `metrics_relation` has the columns of
     int_person_snapshot_metrics. Thresholds come from int_lifecycle_thresholds.
 
     Stage precedence (first match wins; see DECISIONLOG):

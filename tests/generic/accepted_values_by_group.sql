@@ -8,6 +8,9 @@
     Null values pass, like accepted_values (pair with not_null).
 -#}
 {% test accepted_values_by_group(model, column_name, group_by, values) %}
+{%- if values is not mapping or values | length == 0 -%}
+    {{ exceptions.raise_compiler_error("accepted_values_by_group on " ~ model ~ "." ~ column_name ~ ": `values` must map each " ~ group_by ~ " to its list of accepted values, e.g. {web: [missing_event_id]}") }}
+{%- endif %}
 
 with checked as (
     select
