@@ -39,10 +39,12 @@ def test_reject_reasons_accepted_per_source(warehouse):
 
 
 def test_reason_of_another_source_or_an_unknown_source_fails(warehouse):
-    # unknown_store is a store_pos reason, not a web one; 'kiosk' has no list at all
+    # unknown_store is a store_pos reason, not a web one; 'kiosk' has no list at all;
+    # a row without a source belongs to no group
     _quarantine(warehouse, [("web", "unknown_event_name"), ("web", "unknown_store"),
-                            ("web", "unknown_store"), ("kiosk", "missing_event_id")])
-    with pytest.raises(BuildError, match="accepted_values_by_group.*2 failing rows"):
+                            ("web", "unknown_store"), ("kiosk", "missing_event_id"),
+                            (None, "missing_event_id")])
+    with pytest.raises(BuildError, match="accepted_values_by_group.*3 failing rows"):
         warehouse.dbt("test", "--select", QUARANTINE_TEST)
     with duckdb.connect(str(warehouse.paths.database), read_only=True) as con:
         tables = [name for (name,) in con.execute(
@@ -52,8 +54,9 @@ def test_reason_of_another_source_or_an_unknown_source_fails(warehouse):
         assert len(tables) == 1, tables
         failing = con.execute(
             f"select group_value, value, n_records from test_failures.{tables[0]} "
-            "order by group_value").fetchall()
-    assert failing == [("kiosk", "missing_event_id", 1), ("web", "unknown_store", 2)]
+            "order by group_value nulls last").fetchall()
+    assert failing == [("kiosk", "missing_event_id", 1), ("web", "unknown_store", 2),
+                       (None, "missing_event_id", 1)]
 
 
 # ---- matches_pattern, accepted_range, expression_is_true, at_least_one on fct_rfm ----

@@ -118,6 +118,10 @@ def _run_clv_scale(args: argparse.Namespace) -> int:
     scores, models = clv.predict_persons(persons, sample_size=args.sample_size,
                                          timings=timings)
     total = time.perf_counter() - started
+    if models is None:
+        print("lw clv-scale: the BG/NBD fit did not converge (predictions would be null); "
+              "try a larger --sample-size", file=sys.stderr)
+        return 1
     distinct = len(persons.drop_duplicates(["frequency", "recency", "t"]))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"CLV model on {args.persons:,} simulated buyers ({distinct:,} distinct "
@@ -129,6 +133,8 @@ def _run_clv_scale(args: argparse.Namespace) -> int:
     print(f"  peak RSS {peak_gb:.2f} GB")
     print("  recovered " + ", ".join(f"{name} {value:.4g}"
                                      for name, value in models.params.items()))
+    print("  simulated " + ", ".join(f"{name} {value:.4g}"
+                                     for name, value in clv.SIMULATED_PARAMS.items()))
     return 0
 
 
