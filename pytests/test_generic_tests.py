@@ -15,15 +15,23 @@ from lifecycle_warehouse.runner import BuildError
 QUARANTINE_TEST = "test_name:accepted_values_by_group"
 
 
-def _quarantine(warehouse, rows: list[tuple[str, str]]) -> None:
+def _table(warehouse, relation: str, columns: str, values: str, rows: list[tuple]) -> None:
+    """Creates `relation` (schema.table) in the warehouse file: `columns` is the column
+    list of the DDL, `values` the VALUES tuple with ? for each field of a row."""
+    schema = relation.split(".")[0]
     warehouse.paths.database.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse.paths.database)) as con:
-        con.execute("create schema if not exists staging")
-        con.execute("create or replace table staging.stg_landing__quarantined_rows "
-                    "(source varchar, record_key varchar, reject_reason varchar, "
-                    "loaded_at timestamp, raw_record varchar)")
-        con.executemany("insert into staging.stg_landing__quarantined_rows values "
-                        "(?, 'k', ?, null, '{}')", rows)
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"create or replace table {relation} ({columns})")
+        if rows:
+            con.executemany(f"insert into {relation} values {values}", rows)
+
+
+def _quarantine(warehouse, rows: list[tuple[str, str]]) -> None:
+    _table(warehouse, "staging.stg_landing__quarantined_rows",
+           "source varchar, record_key varchar, reject_reason varchar, "
+           "loaded_at timestamp, raw_record varchar",
+           "(?, 'k', ?, null, '{}')", rows)
 
 
 @pytest.fixture
@@ -68,16 +76,11 @@ VALID_RFM = [("p1", 3, 2, 5, 2, 4, "524"), ("p2", 0, 1, 1, 1, 1, "111")]
 
 
 def _fct_rfm(warehouse, rows) -> None:
-    warehouse.paths.database.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse.paths.database)) as con:
-        con.execute("create schema if not exists marts")
-        con.execute("create or replace table marts.fct_rfm (person_id varchar, "
-                    "as_of_date date, recency_days integer, order_count integer, "
-                    "net_revenue decimal(18, 2), r_score integer, f_score integer, "
-                    "m_score integer, rfm_cell varchar, segment varchar)")
-        if rows:
-            con.executemany("insert into marts.fct_rfm values (?, date '2026-01-31', ?, ?, "
-                            "10.00, ?, ?, ?, ?, 'loyal')", rows)
+    _table(warehouse, "marts.fct_rfm",
+           "person_id varchar, as_of_date date, recency_days integer, order_count integer, "
+           "net_revenue decimal(18, 2), r_score integer, f_score integer, m_score integer, "
+           "rfm_cell varchar, segment varchar",
+           "(?, date '2026-01-31', ?, ?, 10.00, ?, ?, ?, ?, 'loyal')", rows)
 
 
 def _failing(error: BuildError) -> dict[str, int]:

@@ -387,15 +387,14 @@ def cdnow_holdout(path: Path, penalizer: float = 0.0) -> HoldoutResult:
     # first seen in the calibration period (all CDNOW customers are)
     days = days.loc[days["customer_id"].map(first_purchase) <= cal_end]
     day_index = (days["date"] - cal_end).dt.days.to_numpy()
-    week_ends = list(range(7, holdout_days, 7)) + [holdout_days]
-    rows = [{"week_end": cal_end, "predicted": 0.0, "actual": 0.0}]
-    for end in week_ends:
-        predicted_by_then = expected_purchases(models, end, summary["frequency_cal"],
-                                               summary["recency_cal"], summary["T_cal"]).sum()
-        rows.append({"week_end": cal_end + pd.Timedelta(days=end),
-                     "predicted": float(predicted_by_then),
-                     "actual": float((day_index <= end).sum())})
-    weekly = pd.DataFrame(rows)
+    week_ends = [0, *range(7, holdout_days, 7), holdout_days]
+    weekly_predicted, weekly_actual = _holdout_cumulative(models, summary, day_index,
+                                                          week_ends)
+    weekly = pd.DataFrame({
+        "week_end": [cal_end + pd.Timedelta(days=end) for end in week_ends],
+        "predicted": weekly_predicted,
+        "actual": weekly_actual,
+    })
     monthly = _holdout_by_month(models, summary, day_index, holdout_days)
     tracking = _tracking(models, transactions, first_purchase)
     calibration = tracking.loc[tracking["week_end"] <= cal_end]
@@ -421,17 +420,27 @@ def _holdout_by_month(models: FittedModels, summary: pd.DataFrame, day_index: np
     if ends[-1] != holdout_days:
         raise ValueError(f"the holdout ends on {OBSERVATION_END}, {holdout_days} days after "
                          f"{CALIBRATION_END}, but its last month end is day {ends[-1]}")
-    cumulative = [expected_purchases(models, end, summary["frequency_cal"],
-                                     summary["recency_cal"], summary["T_cal"]).sum()
-                  for end in ends]
+    predicted, actual = _holdout_cumulative(models, summary, day_index, [0, *ends])
     monthly = pd.DataFrame({
         "month_end": month_ends,
-        "predicted": np.diff(np.concatenate([[0.0], cumulative])),
-        "actual": np.diff(np.concatenate(
-            [[0], [(day_index <= end).sum() for end in ends]])).astype(float),
+        "predicted": np.diff(predicted),
+        "actual": np.diff(actual),
     })
     monthly["ratio"] = monthly["actual"] / monthly["predicted"]
     return monthly
+
+
+def _holdout_cumulative(models: FittedModels, summary: pd.DataFrame, day_index: np.ndarray,
+                        ends: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Repeat purchase days in holdout days 1..end, for each end (0 gives 0): predicted
+    (the conditional expectation summed over customers) and actual (day_index: the
+    holdout day of every observed repeat purchase day)."""
+    predicted = [0.0 if end == 0 else
+                 float(expected_purchases(models, end, summary["frequency_cal"],
+                                          summary["recency_cal"], summary["T_cal"]).sum())
+                 for end in ends]
+    actual = [float((day_index <= end).sum()) for end in ends]
+    return np.array(predicted), np.array(actual)
 
 
 def _tracking(models: FittedModels, transactions: pd.DataFrame,
