@@ -1,13 +1,32 @@
-{#- The one list of landing tables: source, its base model (typed + validated,
-    one row per raw row), its staging model and the key staging deduplicates on.
-    Quarantine and reconciliation iterate over it. -#}
+{#- The one list of landing tables in this build: source, its base model (typed +
+    validated, one row per raw row), its staging model, the key staging deduplicates on
+    and, for a source that shares its models with others (the transactions adapter:
+    one base and one staging model for every declared transaction source), the filter
+    that selects its rows. Demo sources appear when listed in var demo_sources;
+    declared transaction sources (var transaction_sources) after them. Quarantine and
+    reconciliation iterate over it. -#}
 {% macro lw_landing_tables() -%}
-    {{ return([
+    {%- set demo = [
         {'source': 'web', 'table': 'events', 'base': 'base_web__events', 'staging': 'stg_web__events', 'key': 'event_id'},
         {'source': 'app', 'table': 'events', 'base': 'base_app__events', 'staging': 'stg_app__events', 'key': 'event_id'},
         {'source': 'messaging', 'table': 'webhooks', 'base': 'base_messaging__webhooks', 'staging': 'stg_messaging__events', 'key': 'webhook_id'},
         {'source': 'store_pos', 'table': 'transaction_lines', 'base': 'base_store_pos__transaction_lines', 'staging': 'stg_store_pos__transaction_lines', 'key': 'line_key'},
         {'source': 'online_orders', 'table': 'orders', 'base': 'base_online_orders__orders', 'staging': 'stg_online_orders__orders', 'key': 'order_id'},
         {'source': 'crm', 'table': 'customers', 'base': 'base_crm__customers', 'staging': 'stg_crm__customers', 'key': 'user_id'}
-    ]) }}
+    ] -%}
+    {%- set tables = [] -%}
+    {%- for landing in demo if lw_source_enabled(landing.source) -%}
+        {%- do tables.append(landing) -%}
+    {%- endfor -%}
+    {%- for declared in var('transaction_sources') -%}
+        {%- do tables.append({
+            'source': declared.name,
+            'declaration': declared,
+            'base': 'base_transactions__lines',
+            'staging': 'stg_transactions__lines',
+            'key': 'line_key',
+            'filter': "source = '" ~ declared.name ~ "'"
+        }) -%}
+    {%- endfor -%}
+    {{ return(tables) }}
 {%- endmacro %}

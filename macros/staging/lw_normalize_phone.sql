@@ -18,5 +18,5 @@
             else '+' || {{ calling_code_expr }} || trim(leading '0' from {{ digits }})
         end)
     {%- endset -%}
-    case when {{ lw_is_valid_id(candidate, 'phone_e164') }} then {{ candidate }} end
+    case when {{ lw_is_valid_id(candidate, 'phone') }} then {{ candidate }} end
 {%- endmacro %}

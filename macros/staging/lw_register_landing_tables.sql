@@ -18,11 +18,9 @@
 {% macro spark__lw_register_landing_tables() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
-    {#- CDNOW is the one source of var dataset = cdnow, and only of it -#}
-    {%- set cdnow_run = var('dataset') == 'cdnow' -%}
+    {#- graph.sources holds the enabled sources only (the demo sources of var demo_sources) -#}
     {%- for source_node in graph.sources.values()
-        if source_node.package_name == project_name and source_node.meta.get('landing_files')
-        and (source_node.source_name == 'cdnow') == cdnow_run -%}
+        if source_node.package_name == project_name and source_node.meta.get('landing_files') -%}
         {%- set files = source_node.meta['landing_files'] -%}
         {%- set relation = source_node.schema ~ '.' ~ source_node.identifier -%}
         {#- a relative path is under the landing directory; an absolute one stands alone -#}

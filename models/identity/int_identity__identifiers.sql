@@ -2,7 +2,7 @@
 -- identifiers of each other type it is linked to, and the over-merge guard's
 -- verdict. exclusion_reason is set for identifiers listed in
 -- seeds/identity_exclusions.csv and for shared identifiers (linked to more than
--- var('identity_max_neighbours_per_type') identifiers of one type, e.g. a kiosk
+-- its type's max_neighbours_per_type (var identifier_types) identifiers of one type, e.g. a kiosk
 -- cookie used by dozens of user ids). Excluded identifiers keep their own
 -- person but link to nobody.
 with
@@ -78,6 +78,10 @@ final as (
     select
         identifiers_seen.identifier,
         {{ lw_identifier_type('identifiers_seen.identifier') }} as identifier_type,
+        coalesce(
+            {{ lw_identifier_type_setting(lw_identifier_type('identifiers_seen.identifier'), 'links_persons') }},
+            false
+        ) as links_persons,
         identifiers_seen.first_seen_at,
         identifiers_seen.last_seen_at,
         identifiers_seen.sightings,
@@ -87,12 +91,18 @@ final as (
         coalesce(busiest_neighbour_type.neighbour_count, 0) as busiest_neighbour_count,
         case
             when listed.identifier is not null then 'listed in identity_exclusions: ' || listed.reason
-            when busiest_neighbour_type.neighbour_count > {{ var('identity_max_neighbours_per_type') }}
+            when
+                busiest_neighbour_type.neighbour_count
+                > {{ lw_identifier_type_setting(lw_identifier_type('identifiers_seen.identifier'), 'max_neighbours_per_type') }}
                 then
                     'shared: linked to '
                     || cast(busiest_neighbour_type.neighbour_count as {{ dbt.type_string() }})
                     || ' ' || busiest_neighbour_type.neighbour_type || ' identifiers (max '
-                    || '{{ var("identity_max_neighbours_per_type") }})'
+                    || cast(
+                        {{ lw_identifier_type_setting(lw_identifier_type('identifiers_seen.identifier'), 'max_neighbours_per_type') }}
+                        as {{ dbt.type_string() }}
+                    )
+                    || ')'
         end as exclusion_reason
     from identifiers_seen
     left join busiest_neighbour_type

@@ -27,9 +27,18 @@ final as (
             case
                 when identifier_b.exclusion_reason is not null
                     then co_occurrences.identifier_b || ': ' || identifier_b.exclusion_reason
+            end,
+            case
+                when not identifier_a.links_persons
+                    then co_occurrences.identifier_a || ': its type does not link persons (identifier_types)'
+            end,
+            case
+                when not identifier_b.links_persons
+                    then co_occurrences.identifier_b || ': its type does not link persons (identifier_types)'
             end
         ) as exclusion_reason,
-        identifier_a.exclusion_reason is null and identifier_b.exclusion_reason is null as is_accepted
+        identifier_a.exclusion_reason is null and identifier_b.exclusion_reason is null
+        and identifier_a.links_persons and identifier_b.links_persons as is_accepted
     from co_occurrences
     inner join identifiers as identifier_a
         on co_occurrences.identifier_a = identifier_a.identifier

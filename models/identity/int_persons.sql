@@ -1,37 +1,8 @@
 -- One row per person: when the person was first and last seen on any source,
 -- how many identifiers they have, and which sources / channels know them.
 -- The spine every later model joins to.
--- CDNOW (var dataset = cdnow): every customer of the file is one person, known only
--- through their purchases (no identity graph, no events besides orders). person_id is
--- the same hash int_orders gives the customer.
-{% if var('dataset') == 'cdnow' %}
-with
-
-transactions as (
-    select * from {{ ref('stg_cdnow__transactions') }}
-),
-
-final as (
-    select
-        {{ lw_cdnow_person_id('customer_id') }} as person_id,
-        cast(min(transaction_date) as timestamp) as first_seen_at,
-        cast(max(transaction_date) as timestamp) as last_seen_at,
-        cast(1 as {{ dbt.type_bigint() }}) as identifiers,
-        cast(1 as {{ dbt.type_bigint() }}) as source_count,
-        'cdnow' as sources,
-        false as is_known_to_web,
-        false as is_known_to_app,
-        false as is_known_to_messaging,
-        false as is_known_to_store_pos,
-        false as is_known_to_online_orders,
-        false as is_known_to_crm,
-        false as is_only_excluded_identifiers
-    from transactions
-    group by customer_id
-)
-
-select * from final
-{% else %}
+-- is_known_to_<source> flags name the built-in demo sources (false for the others);
+-- sources lists every source, declared ones included.
 with
 
 person_map as (
@@ -98,4 +69,3 @@ final as (
 )
 
 select * from final
-{% endif %}

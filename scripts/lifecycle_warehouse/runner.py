@@ -34,7 +34,7 @@ SUMMARY_SCHEMAS = ("staging", "identity", "intermediate", "marts")
 # CDNOW (SPEC §3): the data set ends on 1998-06-30, the observation end of the
 # lifetimes reference; the marts the CDNOW build makes, with all their parents.
 CDNOW_AS_OF_DATE = "1998-06-30"
-CDNOW_MARTS = ("fct_customer_value", "fct_rfm", "fct_customer_lifecycle", "fct_lifecycle_history")
+CDNOW_DECLARATION = PROJECT_ROOT / "sources" / "cdnow.yml"
 CDNOW_TARGET_PATH = PROJECT_ROOT / "target" / "cdnow"
 
 
@@ -192,13 +192,19 @@ def cdnow_database() -> Path:
 def cdnow_dbt_args() -> tuple[list[str], list[str]]:
     """The dbt arguments of a CDNOW build on any engine: (vars, selection).
 
-    Vars dataset=cdnow and as_of_date=1998-06-30; the CDNOW marts and their parents with
-    `--indirect-selection buildable`, so a test reaching a model outside the selection
-    (one that reads synthetic landing data) is not run.
+    Vars: the declaration sources/cdnow.yml (the generic transactions adapter, checked
+    by lifecycle_warehouse.sources before dbt runs; the file is LW_CDNOW_PATH, else the
+    installed lifetimes package's) and as_of_date=1998-06-30. Every model: all 9 marts.
     """
-    dbt_vars = json.dumps({"dataset": "cdnow", "as_of_date": CDNOW_AS_OF_DATE})
-    select = [f"+{mart}" for mart in CDNOW_MARTS]
-    return ["--vars", dbt_vars], ["--select", *select, "--indirect-selection", "buildable"]
+    from lifecycle_warehouse.sources import SourceConfigError, preflight
+
+    environ = {**os.environ, "LW_CDNOW_PATH": os.environ.get("LW_CDNOW_PATH") or str(cdnow_file())}
+    try:
+        declared = preflight(CDNOW_DECLARATION, environ=environ)
+    except SourceConfigError as error:
+        raise BuildError(f"{CDNOW_DECLARATION}: {error}") from None
+    dbt_vars = json.dumps({**declared, "as_of_date": CDNOW_AS_OF_DATE})
+    return ["--vars", dbt_vars], []
 
 
 def build_cdnow(

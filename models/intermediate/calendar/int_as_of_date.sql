@@ -2,20 +2,6 @@
 -- set; otherwise the last complete day in the data: the latest event date, but never
 -- a day on which loading had not finished (a day is complete once something was
 -- loaded after it ended). Never current_date: same data, same marts.
-{% if var('dataset') == 'cdnow' %}
-with
-
-transactions as (
-    select * from {{ ref('stg_cdnow__transactions') }}
-),
-
-derived as (
-    select
-        max(transaction_date) as latest_event_date,
-        max(transaction_date) as last_complete_date
-    from transactions
-),
-{% else %}
 with
 
 events as (
@@ -31,7 +17,6 @@ derived as (
         ) as last_complete_date
     from events
 ),
-{% endif %}
 
 final as (
     select

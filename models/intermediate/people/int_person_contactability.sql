@@ -3,30 +3,14 @@
 -- and opted_out_date: the day from which no channel can reach the person (account
 -- closed, or unsubscribed from every channel they had consented to). Input of the
 -- `churned` rule and of dim_customers.
-{% if var('dataset') == 'cdnow' %}
-select
-    cast(null as {{ dbt.type_string() }}) as person_id,
-    false as has_consent_email,
-    false as has_consent_sms,
-    false as has_consent_push,
-    false as has_consent_whatsapp,
-    false as is_reachable_email,
-    false as is_reachable_sms,
-    false as is_reachable_push,
-    false as is_reachable_whatsapp,
-    false as is_account_closed,
-    cast(null as date) as opted_out_date,
-    cast(null as {{ dbt.type_string() }}) as opt_out_reason
-where 1 = 0
-{% else %}
 with
 
 customers as (
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('stg_contract__customer_profiles') }}
 ),
 
-messaging_events as (
-    select * from {{ ref('stg_messaging__events') }}
+events as (
+    select * from {{ ref('int_events_unioned') }}
 ),
 
 person_map as (
@@ -49,30 +33,25 @@ customer_persons as (
         max(cast(customers.updated_at as date)) as crm_updated_date
     from customers
     inner join person_map
-        on 'user:' || customers.user_id = person_map.identifier
+        on customers.account_identifier = person_map.identifier
     group by person_map.person_id
 ),
 
 unsubscribes as (
     select
-        person_map.person_id,
+        events.person_id,
         {% for channel in ['email', 'sms', 'push', 'whatsapp'] -%}
-        min(case when messaging_events.message_channel = '{{ channel }}' then messaging_events.event_date end)
+        min(case when events.channel = '{{ channel }}' then events.event_date end)
             as unsubscribed_{{ channel }}_date,
         {% endfor -%}
-        max(messaging_events.event_date) as last_unsubscribed_date
-    from messaging_events
-    inner join person_map
-        on coalesce(
-            'email:' || messaging_events.recipient_email_hash,
-            'phone:' || messaging_events.recipient_phone_hash,
-            'device:' || messaging_events.recipient_device_id
-        ) = person_map.identifier
+        max(events.event_date) as last_unsubscribed_date
+    from events
     cross join as_of
     where
-        messaging_events.event_name = 'unsubscribed'
-        and messaging_events.event_date <= as_of.as_of_date
-    group by person_map.person_id
+        events.event_name = 'unsubscribed'
+        and events.person_id is not null
+        and events.event_date <= as_of.as_of_date
+    group by events.person_id
 ),
 
 persons_with_devices as (
@@ -145,4 +124,3 @@ final as (
 )
 
 select * from final
-{% endif %}

@@ -1,16 +1,9 @@
 -- One row per referral: a CRM customer who signed up naming another customer as
 -- referrer, resolved to the referrer's person. Drives the AARRR `referral` stage.
-{% if var('dataset') == 'cdnow' %}
-select
-    cast(null as {{ dbt.type_string() }}) as referrer_person_id,
-    cast(null as {{ dbt.type_string() }}) as referred_person_id,
-    cast(null as date) as referral_date
-where 1 = 0
-{% else %}
 with
 
 customers as (
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('stg_contract__customer_profiles') }}
 ),
 
 person_map as (
@@ -24,11 +17,10 @@ final as (
         customers.signup_date as referral_date
     from customers
     inner join person_map as referrer
-        on 'user:' || customers.referred_by_user_id = referrer.identifier
+        on customers.referred_by_identifier = referrer.identifier
     inner join person_map as referred
-        on 'user:' || customers.user_id = referred.identifier
+        on customers.account_identifier = referred.identifier
     where referrer.person_id <> referred.person_id
 )
 
 select * from final
-{% endif %}

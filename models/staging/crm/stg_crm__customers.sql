@@ -1,5 +1,6 @@
 -- One row per CRM customer (newest snapshot row wins). PII leaves staging
 -- only as sha256 hashes of the normalised email / E.164 phone.
+{{ config(enabled=lw_source_enabled('crm')) }}
 with
 
 validated as (

@@ -1,5 +1,6 @@
 -- One row per online order in its latest state (newest updated_at wins over
 -- older exports of the same order), UTC, amounts in base currency.
+{{ config(enabled=lw_source_enabled('online_orders')) }}
 with
 
 validated as (

@@ -1,5 +1,6 @@
 -- One row per POS line item that passed validation (first delivery kept), in
 -- UTC and base currency. Returns are lines with negative quantity and amount.
+{{ config(enabled=lw_source_enabled('store_pos')) }}
 with
 
 validated as (

@@ -1,5 +1,6 @@
 -- One row per raw app event row: typed (epoch ms → UTC), mapped to the taxonomy
 -- and validated. reject_reason is null for rows fit for staging.
+{{ config(enabled=lw_source_enabled('app')) }}
 with
 
 source as (
@@ -34,8 +35,8 @@ validated as (
         taxonomy.is_user_initiated,
         case
             when typed.event_id is null then 'missing_event_id'
-            when not {{ lw_is_valid_id('typed.device_id', 'device_id') }} then 'malformed_device_id'
-            when typed.user_id is not null and not {{ lw_is_valid_id('typed.user_id', 'user_id') }}
+            when not {{ lw_is_valid_id('typed.device_id', 'device') }} then 'malformed_device_id'
+            when typed.user_id is not null and not {{ lw_is_valid_id('typed.user_id', 'user') }}
                 then 'malformed_user_id'
             when taxonomy.event_name is null then 'unknown_event_name'
             when typed.event_at is null or typed.loaded_at is null then 'missing_timestamp'

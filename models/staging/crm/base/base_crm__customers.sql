@@ -1,5 +1,6 @@
 -- One row per raw CRM customer row: email normalised, phone → E.164 with the
 -- customer's country calling code, consent Y/N/empty → true/false/null, validated.
+{{ config(enabled=lw_source_enabled('crm')) }}
 with
 
 source as (
@@ -40,7 +41,7 @@ validated as (
         typed.*,
         case
             when typed.user_id is null then 'missing_customer_id'
-            when not {{ lw_is_valid_id('typed.user_id', 'user_id') }} then 'malformed_user_id'
+            when not {{ lw_is_valid_id('typed.user_id', 'user') }} then 'malformed_user_id'
             when typed.email is null or not {{ lw_is_valid_id('typed.email', 'email') }} then 'malformed_email'
             when typed.calling_code is null then 'unknown_country'
             when typed.signup_date is null then 'unparseable_signup_date'

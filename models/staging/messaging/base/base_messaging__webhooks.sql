@@ -1,5 +1,6 @@
 -- One row per raw messaging webhook: typed, recipient normalised per channel
 -- (email / phone / device id), mapped to the taxonomy and validated.
+{{ config(enabled=lw_source_enabled('messaging')) }}
 with
 
 source as (
@@ -56,7 +57,7 @@ validated as (
                 then 'malformed_phone'
             when
                 typed.message_channel in ('push', 'in_app')
-                and not {{ lw_is_valid_id('typed.recipient_device_id', 'device_id') }}
+                and not {{ lw_is_valid_id('typed.recipient_device_id', 'device') }}
                 then 'malformed_device_id'
             when taxonomy.event_name is null then 'unknown_event_name'
             when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'

@@ -1,5 +1,6 @@
 -- One row per raw order row: ISO times with offsets → UTC, amounts → base
 -- currency, email normalised, status mapped to the taxonomy, validated.
+{{ config(enabled=lw_source_enabled('online_orders')) }}
 with
 
 source as (
@@ -45,7 +46,7 @@ validated as (
         taxonomy.is_user_initiated,
         case
             when typed.order_id is null then 'missing_order_id'
-            when typed.user_id is not null and not {{ lw_is_valid_id('typed.user_id', 'user_id') }}
+            when typed.user_id is not null and not {{ lw_is_valid_id('typed.user_id', 'user') }}
                 then 'malformed_user_id'
             when typed.email is not null and not {{ lw_is_valid_id('typed.email', 'email') }}
                 then 'malformed_email'

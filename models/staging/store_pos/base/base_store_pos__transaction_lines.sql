@@ -1,5 +1,6 @@
 -- One row per raw POS line: store-local time → UTC with the store's time zone,
 -- price → base currency, phone → E.164 with the store country's calling code.
+{{ config(enabled=lw_source_enabled('store_pos')) }}
 with
 
 source as (

@@ -1,0 +1,49 @@
+-- One row per order of any declared transaction source: its lines grouped by the
+-- declared order id (a source without one: every line is an order). Revenue rules as
+-- for every order (docs/sources.md): a cancellation / return order (every line carries
+-- the declared marker) is no order and pays money back; a mixed order counts its
+-- positive lines as gross revenue and its cancelled lines as refunds.
+{{ config(enabled=var('transaction_sources') | length > 0) }}
+with
+
+lines as (
+    select * from {{ ref('stg_transactions__lines') }}
+),
+
+orders as (
+    select
+        source,
+        coalesce(order_id, substr(line_key, length(source) + 2)) as order_id,
+        min(customer_identifier_type) as customer_identifier_type,
+        min(customer_id) as customer_id,
+        min(ordered_at) as ordered_at,
+        min(loaded_at) as loaded_at,
+        max(loaded_at) as changed_at,
+        min(case when is_cancellation then 1 else 0 end) = 1 as is_cancellation,
+        cast(sum(case when not is_cancellation then amount else 0 end) as decimal(18, 2)) as gross_revenue,
+        cast(-sum(case when is_cancellation then amount else 0 end) as decimal(18, 2)) as refund_amount,
+        count(*) as line_count
+    from lines
+    group by source, coalesce(order_id, substr(line_key, length(source) + 2))
+),
+
+final as (
+    select
+        source || ':' || order_id as order_key,
+        source,
+        order_id,
+        customer_identifier_type,
+        customer_id,
+        ordered_at,
+        cast(ordered_at as date) as order_date,
+        case when is_cancellation then 'returned' else 'paid' end as order_status,
+        not is_cancellation as is_order,
+        gross_revenue,
+        refund_amount,
+        cast(line_count as {{ dbt.type_bigint() }}) as line_count,
+        loaded_at,
+        changed_at
+    from orders
+)
+
+select * from final

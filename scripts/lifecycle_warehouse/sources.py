@@ -1,0 +1,792 @@
+"""User-declared transaction sources: load, validate and hand over to dbt (`lw build --sources`).
+
+A declaration is one YAML file::
+
+    identifier_types:            # optional; merged field by field over DEFAULT_IDENTIFIER_TYPES
+      customer: {normalise: trim, pattern: null, hashed: false, links_persons: true,
+                 max_neighbours_per_type: 10}
+    demo_sources: []             # built-in demo sources to build as well (default: none)
+    transaction_sources:
+      - name: cdnow              # ^[a-z][a-z0-9_]*$, unique, not a demo source name
+        description: "..."       # optional
+        path: "${LW_CDNOW_PATH}" # file or glob; ${VAR} from the environment; relative to
+                                 # the YAML file's directory; must match >= 1 file
+        format: text             # csv | parquet | json (JSON lines) | text (whitespace-separated)
+        options: {header: true}  # csv/text: header (default true), columns (by position,
+                                 # required when header is false); csv: delimiter, quote
+        columns:                 # contract field -> source column
+          customer_id: {column: customer_id, identifier_type: customer}
+          ordered_at: {column: date, format: "%Y%m%d", time_zone: UTC}
+          amount: {column: dollar_value}  # or quantity + unit_price
+          # optional: order_id, quantity, unit_price, currency ({column} or {value: GBP}),
+          # product_id, loaded_at ({column, format, time_zone})
+        cancellation: {order_id_prefix: "C"}  # or {negative_quantity: true}
+                                              # or {flag_column: status, flag_values: [...]}
+
+Timestamp formats are a strptime format (``%Y%m%d``), ``iso8601`` (the default), ``epoch_s``,
+``epoch_ms`` or ``epoch_us``; ``time_zone`` is an IANA name (default UTC).
+
+`load_declaration` parses and validates the file (schema, cross-field rules, ${VAR}s, globs),
+`check_declaration` reads the matched files with DuckDB (columns present, timestamps parse),
+`dbt_vars` gives the dict passed to `dbt --vars`, and `preflight` does all three. Every user
+mistake raises `SourceConfigError`: one message naming the source, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import re
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEMO_SOURCES = ("web", "app", "messaging", "store_pos", "online_orders", "crm")
+FILE_FORMATS = ("csv", "parquet", "json", "text")
+NAMED_TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms", "epoch_us")
+_EPOCH_DIVISORS = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
+# Epoch values outside 1900-01-01 .. 2200-01-01 count as unparsed (usually a wrong unit).
+_EPOCH_RANGE_S = (-2_208_988_800, 7_258_118_400)
+_SAMPLE_ROWS = 1000
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+Normaliser = Literal["none", "trim", "lower", "email", "e164"]
+DemoSource = Literal["web", "app", "messaging", "store_pos", "online_orders", "crm"]
+
+
+def _trim_type(pattern: str | None) -> dict[str, Any]:
+    return {
+        "normalise": "trim",
+        "pattern": pattern,
+        "hashed": False,
+        "links_persons": True,
+        "max_neighbours_per_type": 10,
+    }
+
+
+# The project's identifier types (dbt_project.yml var `identifier_types` holds the same).
+DEFAULT_IDENTIFIER_TYPES: dict[str, dict[str, Any]] = {
+    "user": _trim_type(r"^U[0-9]{8}$"),
+    "cookie": _trim_type(r"^ck_[0-9a-f]{16}$"),
+    "device": _trim_type(r"^dv_[0-9a-f]{16}$"),
+    "loyalty_card": _trim_type(r"^LC[0-9]{10}$"),
+    "email": {
+        **_trim_type(r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"),
+        "normalise": "email",
+        "hashed": True,
+    },
+    "phone": {**_trim_type(r"^\+[1-9][0-9]{7,14}$"), "normalise": "e164", "hashed": True},
+    "customer": _trim_type(None),
+}
+# A type the file adds (not in the defaults) starts from these values.
+NEW_IDENTIFIER_TYPE = _trim_type(None)
+
+
+class SourceConfigError(Exception):
+    """A mistake in a source declaration; `str()` is the message to show the user."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        self.message = message
+        super().__init__(f"source '{source}': {message}" if source else message)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentifierType(_Model):
+    normalise: Normaliser = "trim"
+    pattern: str | None = None
+    hashed: bool = Field(default=False, strict=True)
+    links_persons: bool = Field(default=True, strict=True)
+    max_neighbours_per_type: int = Field(default=10, strict=True, gt=0)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(
+                    f"{value!r} is not a valid regular expression ({exc}). "
+                    "Fix: correct the regex (Python `re` syntax) or set pattern: null"
+                ) from None
+        return value
+
+
+class Options(_Model):
+    header: bool = True
+    delimiter: str | None = Field(default=None, min_length=1)
+    quote: str | None = Field(default=None, min_length=1, max_length=1)
+    columns: list[Annotated[str, Field(min_length=1)]] | None = None
+
+
+class Column(_Model):
+    column: str = Field(min_length=1)
+
+
+class IdentifierColumn(Column):
+    identifier_type: str
+
+
+class TimestampColumn(Column):
+    format: str = "iso8601"
+    time_zone: str = "UTC"
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in NAMED_TIME_FORMATS and "%" not in value:
+            raise ValueError(
+                f"{value!r} is neither {', '.join(NAMED_TIME_FORMATS)} nor a strptime "
+                "format. Fix: use one of those names or a strptime format such as '%Y-%m-%d'"
+            )
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone. "
+                "Fix: use a name such as UTC, Europe/London or America/New_York"
+            ) from None
+        return value
+
+
+class CurrencyColumn(_Model):
+    column: str | None = Field(default=None, min_length=1)
+    value: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _iso_code(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(
+                f"{value!r} is not an ISO 4217 currency code. Fix: use three capital letters "
+                "such as GBP, EUR or USD"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CurrencyColumn:
+        if (self.column is None) == (self.value is None):
+            raise ValueError(
+                "give exactly one of column and value. "
+                "Fix: write {column: <source column>} or {value: <ISO 4217 code, e.g. GBP>}"
+            )
+        return self
+
+
+class Columns(_Model):
+    customer_id: IdentifierColumn
+    ordered_at: TimestampColumn
+    order_id: Column | None = None
+    amount: Column | None = None
+    quantity: Column | None = None
+    unit_price: Column | None = None
+    currency: CurrencyColumn | None = None
+    product_id: Column | None = None
+    loaded_at: TimestampColumn | None = None
+
+    @model_validator(mode="after")
+    def _amount_xor_price(self) -> Columns:
+        has_amount = self.amount is not None
+        has_parts = self.quantity is not None and self.unit_price is not None
+        if has_amount and (self.quantity is not None or self.unit_price is not None):
+            raise ValueError(
+                "give either amount or quantity and unit_price, not both. "
+                "Fix: remove columns.amount, or remove columns.quantity and columns.unit_price"
+            )
+        if not has_amount and not has_parts:
+            raise ValueError(
+                "the line total is missing. Fix: set columns.amount, "
+                "or both columns.quantity and columns.unit_price"
+            )
+        return self
+
+
+class Cancellation(_Model):
+    order_id_prefix: str | None = Field(default=None, min_length=1)
+    negative_quantity: Literal[True] | None = None
+    flag_column: str | None = Field(default=None, min_length=1)
+    flag_values: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Cancellation:
+        rules = [self.order_id_prefix, self.negative_quantity, self.flag_column]
+        if sum(rule is not None for rule in rules) != 1:
+            raise ValueError(
+                "give exactly one rule. Fix: keep one of order_id_prefix, "
+                "negative_quantity: true, or flag_column with flag_values"
+            )
+        if (self.flag_column is None) != (self.flag_values is None):
+            raise ValueError(
+                "flag_column and flag_values go together. Fix: give both, e.g. "
+                "{flag_column: status, flag_values: [cancelled]}"
+            )
+        return self
+
+
+class TransactionSource(_Model):
+    name: str
+    description: str | None = None
+    path: str = Field(min_length=1)
+    format: Literal["csv", "parquet", "json", "text"]
+    options: Options = Field(default_factory=Options)
+    columns: Columns
+    cancellation: Cancellation | None = None
+
+    _files: list[Path] = PrivateAttr(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        """The absolute, sorted files the path matched (set by `load_declaration`)."""
+        return self._files
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid source name. Fix: use lower-case letters, "
+                "digits and underscores, starting with a letter (e.g. my_orders)"
+            )
+        if value in DEMO_SOURCES:
+            raise ValueError(
+                f"{value!r} is a built-in demo source. Fix: choose another name "
+                f"(reserved: {', '.join(DEMO_SOURCES)})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _options_and_rules(self) -> TransactionSource:
+        given = self.options.model_fields_set
+        csv_only = given & {"delimiter", "quote"}
+        if self.format != "csv" and csv_only:
+            raise ValueError(
+                f"options.{sorted(csv_only)[0]} applies to format csv only. Fix: remove it"
+                + (" (text splits on runs of whitespace)" if self.format == "text" else "")
+            )
+        if self.format in ("parquet", "json") and given:
+            raise ValueError(
+                f"format {self.format} takes no options (got {', '.join(sorted(given))}). "
+                "Fix: remove options"
+            )
+        if self.options.header and self.options.columns is not None:
+            raise ValueError(
+                "options.columns is only used when options.header is false. "
+                "Fix: remove options.columns, or set options.header: false"
+            )
+        if not self.options.header and not self.options.columns:
+            raise ValueError(
+                "options.header is false, so the column names are needed. "
+                "Fix: set options.columns to the column names in file order"
+            )
+        if self.options.columns and len(set(self.options.columns)) < len(self.options.columns):
+            raise ValueError("options.columns has duplicate names. Fix: make them unique")
+        rule = self.cancellation
+        if rule and rule.order_id_prefix is not None and self.columns.order_id is None:
+            raise ValueError(
+                "cancellation.order_id_prefix needs columns.order_id. Fix: map columns.order_id"
+            )
+        if rule and rule.negative_quantity and self.columns.quantity is None:
+            raise ValueError(
+                "cancellation.negative_quantity needs columns.quantity. "
+                "Fix: map columns.quantity (with unit_price) or use another rule"
+            )
+        return self
+
+    def mapped_columns(self) -> list[tuple[str, str]]:
+        """(field path, source column) for every source column the declaration uses."""
+        mapped = [
+            (f"columns.{field}", ref.column)
+            for field, ref in self.columns
+            if ref is not None and ref.column is not None
+        ]
+        if self.cancellation and self.cancellation.flag_column:
+            mapped.append(("cancellation.flag_column", self.cancellation.flag_column))
+        return mapped
+
+
+class Declaration(_Model):
+    identifier_types: dict[str, IdentifierType] = Field(default_factory=dict)
+    demo_sources: list[DemoSource] = Field(default_factory=list)
+    transaction_sources: list[TransactionSource] = Field(default_factory=list)
+
+    def merged_identifier_types(self) -> dict[str, dict[str, Any]]:
+        """Defaults with the file's types merged over them field by field, sorted by name."""
+        merged = {name: dict(spec) for name, spec in DEFAULT_IDENTIFIER_TYPES.items()}
+        for name, spec in self.identifier_types.items():
+            base = merged.get(name, NEW_IDENTIFIER_TYPE)
+            merged[name] = {**base, **spec.model_dump(exclude_unset=True)}
+        return {name: merged[name] for name in sorted(merged)}
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_declaration(path: Path, *, environ: Mapping[str, str] = os.environ) -> Declaration:
+    """Parse and validate a declaration file and resolve each source's files (no file reads)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceConfigError(
+            f"declaration file {path} does not exist. Fix: pass the path of your sources YAML"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SourceConfigError(
+            f"{path} is not valid YAML ({' '.join(str(exc).split())}). Fix: correct the syntax"
+        ) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SourceConfigError(
+            f"{path} must hold a mapping with transaction_sources. Fix: see the file format "
+            "in lifecycle_warehouse/sources.py"
+        )
+    try:
+        decl = Declaration.model_validate(raw)
+    except ValidationError as exc:
+        raise _user_error(exc, raw) from None
+    if not decl.transaction_sources and not decl.demo_sources:
+        raise SourceConfigError(
+            f"{path} declares no sources. Fix: add transaction_sources (or demo_sources)"
+        )
+    _check_cross_fields(decl)
+    base_dir = path.resolve().parent
+    for index, source in enumerate(decl.transaction_sources):
+        source._files = _resolve_files(source, index, base_dir, environ)
+    return decl
+
+
+def _check_cross_fields(decl: Declaration) -> None:
+    if len(set(decl.demo_sources)) < len(decl.demo_sources):
+        raise SourceConfigError("demo_sources lists a source twice. Fix: list each once")
+    seen: set[str] = set()
+    for source in decl.transaction_sources:
+        if source.name in seen:
+            raise SourceConfigError(
+                "the name is used by two transaction_sources. Fix: give each a unique name",
+                source=source.name,
+            )
+        seen.add(source.name)
+    types_ = decl.merged_identifier_types()
+    for source in decl.transaction_sources:
+        wanted = source.columns.customer_id.identifier_type
+        if wanted not in types_:
+            raise SourceConfigError(
+                f"columns.customer_id.identifier_type {wanted!r} is not a configured identifier "
+                f"type; configured: {', '.join(types_)}. Fix: use one of them, or declare "
+                f"{wanted!r} under identifier_types",
+                source=source.name,
+            )
+
+
+def _resolve_files(
+    source: TransactionSource, index: int, base_dir: Path, environ: Mapping[str, str]
+) -> list[Path]:
+    where = f"transaction_sources[{index}].path"
+
+    def expand(match: re.Match[str]) -> str:
+        var = match.group(1)
+        if var not in environ:
+            raise SourceConfigError(
+                f"{where} uses ${{{var}}} but environment variable {var} is not set. "
+                f"Fix: export {var}=<path to the files>, or write the path directly",
+                source=source.name,
+            )
+        return environ[var]
+
+    expanded = Path(_VAR_RE.sub(expand, source.path)).expanduser()
+    pattern = os.path.normpath(expanded if expanded.is_absolute() else base_dir / expanded)
+    if os.path.isdir(pattern):
+        raise SourceConfigError(
+            f"{where} {pattern} is a directory. Fix: name the files, e.g. {pattern}/*.csv",
+            source=source.name,
+        )
+    if os.path.isfile(pattern):
+        return [Path(pattern)]
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if not files:
+        raise SourceConfigError(
+            f"{where} {source.path!r} (resolved to {pattern}) matches no file. "
+            "Fix: correct the path or glob (relative paths start at the YAML file's directory)",
+            source=source.name,
+        )
+    return files
+
+
+def _loc_str(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            tp = next(arg for arg in get_args(tp) if arg is not type(None))
+        else:
+            return tp
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class validating the value at `loc` in the declaration, if any."""
+    tp: Any = Declaration
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
+            tp = tp.model_fields[part].annotation
+        elif get_origin(tp) in (list, dict):
+            tp = get_args(tp)[-1]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _user_error(exc: ValidationError, raw: dict[str, Any]) -> SourceConfigError:
+    """The first pydantic error as one message with the YAML path and a fix.
+
+    An unknown key goes first: it usually is a misspelling that also causes a "missing" error.
+    """
+    errors = exc.errors(include_url=False)
+    error = min(errors, key=lambda e: e["type"] != "extra_forbidden")
+    loc, kind, value = tuple(error["loc"]), error["type"], error.get("input")
+    source = None
+    if len(loc) >= 2 and loc[0] == "transaction_sources" and isinstance(loc[1], int):
+        item = (raw.get("transaction_sources") or [None] * (loc[1] + 1))[loc[1]]
+        name = item.get("name") if isinstance(item, dict) else None
+        source = name if isinstance(name, str) else None
+    where = _loc_str(loc)
+    if kind == "extra_forbidden":
+        parent = _loc_str(loc[:-1]) or "the top level"
+        model = _model_at(loc[:-1])
+        keys = list(model.model_fields) if model else []
+        allowed = f"; allowed keys: {', '.join(keys)}" if keys else ""
+        close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+        fix = f"rename it to {close[0]!r}" if close else "remove it or correct its spelling"
+        message = f"unknown key {loc[-1]!r} in {parent}{allowed}. Fix: {fix}"
+    elif kind == "missing":
+        message = f"{where} is required. Fix: add {loc[-1]}: to {_loc_str(loc[:-1]) or 'the file'}"
+    elif kind == "literal_error":
+        message = (
+            f"{where} is {value!r}; allowed values: {error['ctx']['expected']}. "
+            "Fix: use one of them"
+        )
+    elif kind == "value_error":
+        message = f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    elif kind in ("model_type", "model_attributes_type") and (model := _model_at(loc)):
+        keys = ", ".join(model.model_fields)
+        column_ref = "column" in model.model_fields and isinstance(value, str)
+        hint = f" such as {{column: {value}}}" if column_ref else ""
+        message = (
+            f"{where} must be a mapping (keys: {keys}), got {value!r}. "
+            f"Fix: write it as a mapping{hint}"
+        )
+    else:
+        message = f"{where}: {error['msg']} (got {value!r}). Fix: correct {where}"
+    return SourceConfigError(message, source=source)
+
+
+# --- checking the files --------------------------------------------------------------------
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _relation(source: TransactionSource, file: Path, *, names: bool = True) -> str:
+    """The DuckDB table function reading `file` as declared (all csv values as text)."""
+    f = _sql_str(str(file))
+    if source.format == "parquet":
+        return f"read_parquet({f})"
+    if source.format == "json":
+        return f"read_json_auto({f}, format='newline_delimited')"
+    opts = source.options
+    given_names = ""
+    if names and not opts.header:
+        given_names = ", names=[" + ", ".join(_sql_str(c) for c in opts.columns or []) + "]"
+    return (
+        f"read_csv({f}, header={str(opts.header).lower()}, delim={_sql_str(opts.delimiter or ',')}"
+        f", quote={_sql_str(opts.quote or chr(34))}, all_varchar=true{given_names})"
+    )
+
+
+def _text_lines(file: Path) -> list[list[str]]:
+    """The first lines (header + sample) of a whitespace-separated file, split into fields."""
+    rows: list[list[str]] = []
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                rows.append(line.split())
+            if len(rows) > _SAMPLE_ROWS:
+                break
+    return rows
+
+
+def _file_columns(
+    con: duckdb.DuckDBPyConnection, source: TransactionSource, file: Path
+) -> dict[str, str]:
+    """Column name -> DuckDB type of one file, as the declared reader sees it."""
+    opts = source.options
+    if source.format == "text":
+        rows = _text_lines(file)
+        if not rows:
+            raise SourceConfigError(
+                f"{file} is empty. Fix: remove it or narrow the path", source=source.name
+            )
+        names = rows[0] if opts.header else [f"column{i}" for i in range(len(rows[0]))]
+        found = dict.fromkeys(names, "VARCHAR")
+    else:
+        relation = _relation(source, file, names=False)
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        except duckdb.Error as exc:
+            raise SourceConfigError(
+                f"cannot read {file} as {source.format}: {str(exc).splitlines()[0]}. "
+                "Fix: check format and options for this file",
+                source=source.name,
+            ) from None
+        found = {row[0]: row[1] for row in described}
+    if source.format in ("csv", "text") and not opts.header:
+        given = opts.columns or []
+        if len(found) != len(given):
+            raise SourceConfigError(
+                f"{file} has {len(found)} fields per line but options.columns names "
+                f"{len(given)}. Fix: list one name per field, in file order",
+                source=source.name,
+            )
+        return dict.fromkeys(given, "VARCHAR")
+    return found
+
+
+def _missing_column_error(
+    source: TransactionSource, field: str, column: str, file: Path, columns: list[str]
+) -> SourceConfigError:
+    hint = ""
+    if source.format == "csv" and len(columns) == 1 and re.search(r"[;,|\t]", columns[0]):
+        hint = " (only one column was found: is options.delimiter right?)"
+    setting = field if field.startswith("cancellation.") else f"{field}.column"
+    return SourceConfigError(
+        f"column {column!r} ({field}) is not in {file}; its columns are: "
+        f"{', '.join(columns)}{hint}. Fix: set {setting} to one of them.",
+        source=source.name,
+    )
+
+
+def _sample_values(
+    con: duckdb.DuckDBPyConnection, source: TransactionSource, file: Path, column: str
+) -> list[str]:
+    if source.format == "text":
+        rows = _text_lines(file)
+        names = rows[0] if source.options.header else source.options.columns or []
+        index = names.index(column)
+        body = rows[1:] if source.options.header else rows
+        return [row[index] for row in body if len(row) > index][:_SAMPLE_ROWS]
+    col = _ident(column)
+    query = (
+        f"SELECT CAST({col} AS VARCHAR) FROM {_relation(source, file)} "
+        f"WHERE {col} IS NOT NULL AND trim(CAST({col} AS VARCHAR)) <> '' LIMIT {_SAMPLE_ROWS}"
+    )
+    return [row[0] for row in con.execute(query).fetchall()]
+
+
+def _parsed(con: duckdb.DuckDBPyConnection, values: list[str], fmt: str) -> list[bool]:
+    """Whether each value parses as a timestamp with `fmt` (DuckDB semantics, as in dbt)."""
+    if fmt == "iso8601":
+        expr, params = "try_cast(value AS TIMESTAMPTZ) IS NOT NULL", [values]
+    elif fmt in _EPOCH_DIVISORS:
+        low, high = _EPOCH_RANGE_S
+        expr = (
+            f"coalesce(try_cast(value AS DOUBLE) / {_EPOCH_DIVISORS[fmt]} "
+            f"BETWEEN {low} AND {high}, false)"
+        )
+        params = [values]
+    else:
+        expr, params = "try_strptime(value, $2) IS NOT NULL", [values, fmt]
+    query = f"SELECT {expr} FROM (SELECT unnest($1::VARCHAR[]) AS value)"
+    return [row[0] for row in con.execute(query, params).fetchall()]
+
+
+_GUESS_FORMATS = (
+    "iso8601",
+    "%Y%m%d",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "epoch_s",
+    "epoch_ms",
+)
+
+
+def _check_timestamp(
+    con: duckdb.DuckDBPyConnection,
+    source: TransactionSource,
+    field: str,
+    ref: TimestampColumn,
+    kinds: dict[str, str],
+) -> None:
+    where = f"columns.{field}"
+    kind = kinds.get(ref.column, "VARCHAR")
+    if kind.startswith(("TIMESTAMP", "DATE")):
+        if ref.format != "iso8601":
+            raise SourceConfigError(
+                f"column {ref.column!r} ({where}) is already of type {kind} in "
+                f"{source.files[0]}, so format {ref.format!r} does not apply. "
+                f"Fix: set {where}.format to iso8601",
+                source=source.name,
+            )
+        return
+    values, file = [], source.files[0]
+    for file in source.files:
+        values = _sample_values(con, source, file, ref.column)
+        if values:
+            break
+    if not values:
+        raise SourceConfigError(
+            f"column {ref.column!r} ({where}) has no values in {file}. "
+            f"Fix: set {where}.column to the column holding the time",
+            source=source.name,
+        )
+    try:
+        ok = _parsed(con, values, ref.format)
+    except duckdb.Error as exc:
+        raise SourceConfigError(
+            f"{where}.format {ref.format!r} is not a valid strptime format "
+            f"({str(exc).splitlines()[0]}). Fix: use DuckDB strptime specifiers such as %Y-%m-%d",
+            source=source.name,
+        ) from None
+    failed = [value for value, good in zip(values, ok, strict=True) if not good]
+    if len(failed) * 2 <= len(values):
+        return
+    examples = ", ".join(repr(value) for value in list(dict.fromkeys(failed))[:3])
+    guess = next(
+        (g for g in _GUESS_FORMATS if g != ref.format and all(_parsed(con, values, g))), None
+    )
+    suggestion = f" (these values parse with {guess!r})" if guess else ""
+    raise SourceConfigError(
+        f"column {ref.column!r} ({where}) does not parse with format {ref.format!r} in {file}: "
+        f"{len(failed)} of {len(values)} sampled values fail, e.g. {examples}. "
+        f"Fix: set {where}.format to the format of these values{suggestion}; allowed: a "
+        f"strptime format, {', '.join(NAMED_TIME_FORMATS)}",
+        source=source.name,
+    )
+
+
+def check_declaration(decl: Declaration) -> dict[str, list[str]]:
+    """Read every source's files: mapped columns exist everywhere, timestamps parse.
+
+    Returns each source's columns as its first file has them (in file order): the
+    column list dbt's reader selects (dbt_vars' options.columns).
+    """
+    file_columns: dict[str, list[str]] = {}
+    with duckdb.connect() as con:
+        for source in decl.transaction_sources:
+            first_kinds: dict[str, str] = {}
+            for file in source.files:
+                kinds = _file_columns(con, source, file)
+                first_kinds = first_kinds or kinds
+                for field, column in source.mapped_columns():
+                    if column not in kinds:
+                        raise _missing_column_error(source, field, column, file, list(kinds))
+            for field in ("ordered_at", "loaded_at"):
+                ref = getattr(source.columns, field)
+                if ref is not None:
+                    _check_timestamp(con, source, field, ref, first_kinds)
+            file_columns[source.name] = list(first_kinds)
+    return file_columns
+
+
+# --- handing over to dbt -------------------------------------------------------------------
+
+
+def _options(source: TransactionSource, columns: list[str] | None) -> dict[str, Any]:
+    """Reader options with defaults filled; columns: every column of the files (the
+    declared names without a header, else the first file's), which dbt selects."""
+    opts = source.options
+    columns = opts.columns or columns
+    if source.format == "csv":
+        return {
+            "header": opts.header,
+            "delimiter": opts.delimiter or ",",
+            "quote": opts.quote or '"',
+            "columns": columns,
+        }
+    if source.format == "text":
+        return {"header": opts.header, "columns": columns}
+    return {"columns": columns}
+
+
+def dbt_vars(
+    decl: Declaration, file_columns: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The JSON-serialisable dict for `dbt --vars` (deterministic: sorted, stable keys).
+
+    file_columns: check_declaration's result; without it options.columns is only known
+    for files without a header.
+    """
+    file_columns = file_columns or {}
+    return {
+        "identifier_types": decl.merged_identifier_types(),
+        "demo_sources": [name for name in DEMO_SOURCES if name in decl.demo_sources],
+        "transaction_sources": [
+            {
+                "name": source.name,
+                "description": source.description,
+                "paths": [str(file) for file in source.files],
+                "format": source.format,
+                "options": _options(source, file_columns.get(source.name)),
+                "columns": {
+                    field: ref.model_dump(exclude_none=True)
+                    for field, ref in source.columns
+                    if ref is not None
+                },
+                "cancellation": (
+                    source.cancellation.model_dump(exclude_none=True)
+                    if source.cancellation
+                    else None
+                ),
+            }
+            for source in decl.transaction_sources
+        ],
+    }
+
+
+def preflight(path: Path, *, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Load, check and translate a declaration: the dbt vars, or a SourceConfigError."""
+    decl = load_declaration(path, environ=environ)
+    return dbt_vars(decl, check_declaration(decl))
