@@ -1,6 +1,9 @@
 -- One row per person: how the person was assembled — identifiers and accepted
 -- links per type, links refused by the over-merge guard, and the root
 -- identifier that names the person. Answers "why are these two ids one person?"
+-- One count column per demo identifier type; every other configured type (a declared
+-- source's customer ids) is counted in other_identifiers.
+{%- set demo_types = ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] %}
 with
 
 person_map as (
@@ -16,9 +19,10 @@ identifiers_per_person as (
         person_id,
         min(component_root) as component_root,
         count(*) as identifiers,
-        {% for identifier_type in ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] -%}
+        {% for identifier_type in demo_types -%}
         count(case when identifier_type = '{{ identifier_type }}' then 1 end) as {{ identifier_type }}_identifiers,
         {% endfor -%}
+        count(case when identifier_type not in ('{{ demo_types | join("', '") }}') then 1 end) as other_identifiers,
         count(case when is_excluded_identifier then 1 end) as excluded_identifiers
     from person_map
     group by person_id
@@ -40,9 +44,10 @@ final as (
         identifiers_per_person.person_id,
         identifiers_per_person.component_root,
         identifiers_per_person.identifiers,
-        {% for identifier_type in ['user', 'cookie', 'device', 'email', 'phone', 'loyalty_card'] -%}
+        {% for identifier_type in demo_types -%}
         identifiers_per_person.{{ identifier_type }}_identifiers,
         {% endfor -%}
+        identifiers_per_person.other_identifiers,
         identifiers_per_person.excluded_identifiers,
         coalesce(links_per_person.accepted_links, 0) as accepted_links,
         coalesce(links_per_person.excluded_links, 0) as excluded_links,

@@ -4,10 +4,12 @@
     list at all and a null group. One query checks every group, e.g. the reject reasons of every
     landing source on the quarantine table instead of one re-parse of each source.
 
-    arguments: group_by (column), values (mapping group -> list of accepted values).
+    arguments: group_by (column), values (mapping group -> list of accepted values),
+    other_groups (optional list: accepted for every group not named in values, e.g. the
+    reasons of the transactions adapter, whose sources are named by configuration).
     Null values pass, like accepted_values (pair with not_null).
 -#}
-{% test accepted_values_by_group(model, column_name, group_by, values) %}
+{% test accepted_values_by_group(model, column_name, group_by, values, other_groups=none) %}
 {%- if values is not mapping or values | length == 0
       or values.values() | select('none') | list | length > 0
       or values.values() | map('length') | select('equalto', 0) | list | length > 0 -%}
@@ -36,6 +38,13 @@ where not coalesce((
     ))
     {%- if not loop.last %} or{% endif %}
     {%- endfor %}
+    {%- if other_groups %}
+    or (group_value not in (
+        {%- for group in values.keys() %}{{ quote ~ (group | replace(quote, quote ~ quote)) ~ quote }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    ) and value in (
+        {%- for value in other_groups %}{{ quote ~ (value | replace(quote, quote ~ quote)) ~ quote }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    ))
+    {%- endif %}
 ), false)
 group by group_value, value
 

@@ -14,7 +14,11 @@ with
         loaded_at,
         raw_record
     from {{ ref(landing.base) }}
-    where reject_reason is not null
+    where
+        reject_reason is not null
+        {%- if landing.filter %}
+        and {{ landing.filter }}
+        {%- endif %}
 ),
 
 {% endfor %}

@@ -16,8 +16,14 @@ quarantined as (
 {{ landing.source }}_counts as (
     select
         '{{ landing.source }}' as source,
+        {% if landing.declaration -%}
+        -- a declared source: its files read as staging reads them, before any typing
+        (select count(*) from ({{ lw_transactions_read(landing.declaration) }}) as raw_lines) as raw_rows,
+        (select count(*) from {{ ref(landing.staging) }} where {{ landing.filter }}) as staged_rows,
+        {%- else -%}
         (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
         (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
+        {%- endif %}
         -- valid rows repeating a key, plus exact copies of rejected rows (one pass over
         -- the base view; raw_record is only built for rejected rows)
         (
@@ -27,6 +33,9 @@ quarantined as (
                 + count(case when reject_reason is not null then 1 end)
                 - count(distinct case when reject_reason is not null then raw_record end)
             from {{ ref(landing.base) }}
+            {%- if landing.filter %}
+            where {{ landing.filter }}
+            {%- endif %}
         ) as duplicate_rows
 ),
 
