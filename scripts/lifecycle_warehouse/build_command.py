@@ -4,26 +4,34 @@ Synthetic data goes through write–audit–publish (`gated_build`): staging, id
 intermediate and marts are each built and gated (dbt tests + Great Expectations); the
 marts are published atomically to the serving file only when every gate passed.
 
-`lw build --source cdnow` builds the value / RFM / lifecycle marts from the CDNOW data
-set of the lifetimes package instead, into its own database.
+`lw build --sources FILE.yml` builds the sources a declaration file names (docs/sources.md):
+the file is checked before any model runs (lifecycle_warehouse.sources), then the same
+gated build publishes all 9 marts. `lw build --source cdnow` is that for sources/cdnow.yml
+(the CDNOW data set of the lifetimes package) as of 1998-06-30, into its own database and
+serving file.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
-from lifecycle_warehouse.project import Paths
+from lifecycle_warehouse.gated_build import BuildInputs
+from lifecycle_warehouse.project import PROJECT_ROOT, Paths
 from lifecycle_warehouse.runner import (
     CDNOW_AS_OF_DATE,
+    CDNOW_DECLARATION,
+    DEMO_DECLARATION,
     BuildError,
-    build_cdnow,
     cdnow_database,
     cdnow_file,
+    cdnow_serving_path,
     ensure_sample,
     format_summary,
 )
@@ -46,9 +54,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--source", choices=("synthetic", "cdnow"), default="synthetic",
-                   help="synthetic: the landing files (default); cdnow: the CDNOW transactions "
-                   "shipped with lifetimes (LW_CDNOW_PATH overrides the file), value / RFM / "
-                   f"lifecycle marts as of {CDNOW_AS_OF_DATE}, into their own database")
+                   help="synthetic: the demo landing files (default); cdnow: the CDNOW "
+                   "transactions shipped with lifetimes (LW_CDNOW_PATH overrides the file) as "
+                   f"of {CDNOW_AS_OF_DATE}, into their own database and serving file "
+                   "(= --sources sources/cdnow.yml)")
+    p.add_argument("--sources", type=Path, metavar="FILE.yml",
+                   help="build the sources this declaration file names (docs/sources.md); "
+                   "checked before any model runs")
+    p.add_argument("--as-of-date", metavar="YYYY-MM-DD",
+                   help="pin as_of_date (default: the last complete day in the data)")
     p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
                    "or data/landing)")
     p.add_argument("--database", type=Path, help="DuckDB file to build (default: "
@@ -74,17 +88,31 @@ def run(args: argparse.Namespace) -> int:
     if args.database:
         paths = dataclasses.replace(paths, database=args.database.resolve())
     started = time.perf_counter()
-    if args.source == "cdnow":
-        return _run_cdnow(args, paths, started)
     from lifecycle_warehouse.gated_build import format_gate_summary, gated_build
     from lifecycle_warehouse.publish_command import default_serving_path
 
+    declaration = args.sources
+    if args.source == "cdnow":
+        if declaration is not None:
+            print("lw build: give --source cdnow or --sources, not both", file=sys.stderr)
+            return 2
+        declaration = CDNOW_DECLARATION
+        args.as_of_date = args.as_of_date or CDNOW_AS_OF_DATE
+        paths = dataclasses.replace(
+            paths, database=args.database.resolve() if args.database else cdnow_database())
+        args.serving = args.serving or cdnow_serving_path()
     serving = (args.serving or default_serving_path()).resolve()
     try:
-        if not args.no_sample:
+        inputs = None
+        if declaration is not None:
+            inputs = declared_inputs(declaration, as_of_date=args.as_of_date)
+        elif args.as_of_date:
+            inputs = demo_inputs(as_of_date=args.as_of_date)
+        if declaration is None and not args.no_sample:
             ensure_sample(paths, **SAMPLE)
         report = gated_build(paths, serving, keep=args.keep, target=args.target,
-                             full_refresh=args.full_refresh, publish_result=not args.no_publish)
+                             full_refresh=args.full_refresh, publish_result=not args.no_publish,
+                             inputs=inputs)
     except BuildError as error:
         print(f"lw build failed: {error}", file=sys.stderr)
         return 1
@@ -95,15 +123,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_cdnow(args: argparse.Namespace, paths: Paths, started: float) -> int:
-    paths = dataclasses.replace(
-        paths, database=args.database.resolve() if args.database else cdnow_database()
-    )
+def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> BuildInputs:
+    """A sources file checked and turned into what a gated build reads; BuildError with the
+    file's problem (source, column, fix) before any model runs."""
+    from lifecycle_warehouse.sources import SourceConfigError, load_declaration, preflight
+
+    declaration = declaration.resolve()
+    environ = dict(os.environ)
+    if declaration == CDNOW_DECLARATION.resolve() and not environ.get("LW_CDNOW_PATH"):
+        environ["LW_CDNOW_PATH"] = str(cdnow_file())
     try:
-        source = f"CDNOW transactions in {cdnow_file()} (as of {CDNOW_AS_OF_DATE})"
-        steps = build_cdnow(paths, target=args.target, full_refresh=args.full_refresh)
-    except BuildError as error:
-        print(f"lw build --source cdnow failed: {error}", file=sys.stderr)
-        return 1
-    print(format_summary(paths, steps, time.perf_counter() - started, source=source))
-    return 0
+        dbt_vars = preflight(declaration, environ=environ)
+        gates = load_declaration(declaration, environ=environ).gates
+    except SourceConfigError as error:
+        raise BuildError(f"{declaration}: {error}") from None
+    if as_of_date:
+        dbt_vars["as_of_date"] = _checked_date(as_of_date)
+    return BuildInputs(declaration=declaration, dbt_vars=dbt_vars, gates=gates,
+                       target_path=PROJECT_ROOT / "target" / f"sources-{declaration.stem}")
+
+
+def demo_inputs(*, as_of_date: str) -> BuildInputs:
+    """The demo build (sources/demo.yml) with as_of_date pinned."""
+    return declared_inputs(DEMO_DECLARATION, as_of_date=as_of_date)
+
+
+def _checked_date(value: str) -> str:
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise BuildError(f"--as-of-date {value!r} is not a date. Fix: give YYYY-MM-DD") from None

@@ -43,6 +43,26 @@ LAYERS = (
 )
 
 
+@dataclass(frozen=True)
+class BuildInputs:
+    """What a build reads when it is not the demo default: a sources file's dbt vars
+    (lifecycle_warehouse.sources.preflight, plus as_of_date when pinned), its own dbt
+    target path (the manifest differs) and its gate bounds (the file's gates: section)."""
+
+    declaration: Path
+    dbt_vars: dict
+    target_path: Path
+    gates: dict = field(default_factory=dict)
+
+    @property
+    def demo_sources(self) -> tuple[str, ...]:
+        return tuple(self.dbt_vars.get("demo_sources", ()))
+
+    def dbt_args(self) -> list[str]:
+        return ["--vars", json.dumps(self.dbt_vars, sort_keys=True),
+                "--target-path", str(self.target_path)]
+
+
 class GateFailed(BuildError):
     """A gate rejected the build. `layer` and `checks` say where and what."""
 
@@ -103,7 +123,18 @@ def save_history(serving: Path, volumes: dict[str, dict[str, int]]) -> None:
     temporary.replace(path)
 
 
-def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool) -> StepResult:
+def _run(args: list[str], paths: Paths, target: str | None,
+         inputs: BuildInputs | None) -> StepResult:
+    """run_dbt with the build's vars and target path; the summary shows the plain command."""
+    if inputs is None:
+        return run_dbt(args, paths, target)
+    step = run_dbt([*args, *inputs.dbt_args()], paths, target)
+    step.command = " ".join(args)
+    return step
+
+
+def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool,
+               inputs: BuildInputs | None = None) -> StepResult:
     # Unit tests check the SQL's logic on fixed inputs, not the data: they run in
     # `make test` (the plain `dbt build` of pytests/test_incremental.py), not in every
     # production build, where they cost more time than the models at small scale.
@@ -114,7 +145,7 @@ def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: boo
     if full_refresh:
         args.append("--full-refresh")
     try:
-        return run_dbt(args, paths, target)
+        return _run(args, paths, target, inputs)
     except BuildError as error:
         raise GateFailed(
             layer.name, "dbt tests", [str(error)],
@@ -132,23 +163,36 @@ def gated_build(
     full_refresh: bool = False,
     publish_result: bool = True,
     docs_dir: Path | None = None,
+    inputs: BuildInputs | None = None,
 ) -> BuildReport:
-    """Builds, gates and publishes; raises BuildError / GateFailed on the first failure."""
-    from lifecycle_warehouse.gates import run_gx_gate, volume_snapshot
-    from lifecycle_warehouse.gates.config import load_gate_config
+    """Builds, gates and publishes; raises BuildError / GateFailed on the first failure.
 
-    require_landing(paths)
-    config = load_gate_config()
+    inputs: a sources file's build (lw build --sources); None: the demo sources in the
+    landing directory."""
+    from lifecycle_warehouse.gates import run_gx_gate, volume_snapshot
+    from lifecycle_warehouse.gates.config import (
+        DEMO_DECLARATION,
+        demo_gate_bounds,
+        load_gate_config,
+    )
+
+    if inputs is None or inputs.demo_sources:
+        require_landing(paths, inputs.demo_sources if inputs else None)
+    config = (load_gate_config(deployment=demo_gate_bounds(), deployment_source=DEMO_DECLARATION)
+              if inputs is None else
+              load_gate_config(deployment=inputs.gates, deployment_source=inputs.declaration,
+                               demo_sources=inputs.demo_sources))
     docs_dir = docs_dir or default_docs_dir()
     history = load_history(serving)
     report = BuildReport(paths=paths, serving=serving)
-    report.seed = run_dbt(["seed", *(["--full-refresh"] if full_refresh else [])], paths, target)
+    report.seed = _run(["seed", *(["--full-refresh"] if full_refresh else [])], paths, target,
+                       inputs)
     volumes: dict[str, dict[str, int]] = {}
     for layer in LAYERS:
         log.info("layer %s: dbt build", layer.name)
         layer_report = LayerReport(layer.name)
         report.layers.append(layer_report)
-        layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh)
+        layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh, inputs)
         layer_report.warnings = layer_report.dbt.warnings
         log.info("layer %s: Great Expectations gate", layer.name)
         gate = run_gx_gate(layer.name, paths.database, history=history.get(layer.name),
@@ -170,8 +214,11 @@ def gated_build(
         from lifecycle_warehouse.publish import publish
 
         started = time.perf_counter()
-        report.published = publish(paths.database, serving, keep=keep,
-                                   metadata={"landing_dir": str(paths.landing_dir)})
+        metadata = ({"landing_dir": str(paths.landing_dir)} if inputs is None else
+                    {"sources_file": str(inputs.declaration),
+                     "sources": [*inputs.demo_sources,
+                                 *(s["name"] for s in inputs.dbt_vars["transaction_sources"])]})
+        report.published = publish(paths.database, serving, keep=keep, metadata=metadata)
         report.publish_seconds = time.perf_counter() - started
         save_history(serving, volumes)
         report.report_page, report.report_error = write_report_after_publish(serving)

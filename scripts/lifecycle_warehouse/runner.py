@@ -35,6 +35,7 @@ SUMMARY_SCHEMAS = ("staging", "identity", "intermediate", "marts")
 # lifetimes reference; the marts the CDNOW build makes, with all their parents.
 CDNOW_AS_OF_DATE = "1998-06-30"
 CDNOW_DECLARATION = PROJECT_ROOT / "sources" / "cdnow.yml"
+DEMO_DECLARATION = PROJECT_ROOT / "sources" / "demo.yml"
 CDNOW_TARGET_PATH = PROJECT_ROOT / "target" / "cdnow"
 
 
@@ -150,9 +151,16 @@ def reconciliation(database: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def require_landing(paths: Paths) -> None:
-    """Fails with the fix when a landing folder is missing or holds no data file."""
-    missing = missing_landing_sources(paths.landing_dir)
+def require_landing(paths: Paths, sources: tuple[str, ...] | None = None) -> None:
+    """Fails with the fix when a landing folder is missing or holds no data file.
+
+    sources: the demo sources the build reads (default: all six)."""
+    folder_of = {"web": "web_events", "app": "app_events", "messaging": "messaging_webhooks",
+                 "store_pos": "store_pos", "online_orders": "online_orders",
+                 "crm": "crm_customers"}
+    wanted = None if sources is None else {folder_of[name] for name in sources}
+    missing = [name for name in missing_landing_sources(paths.landing_dir)
+               if wanted is None or name in wanted]
     if missing:
         raise BuildError(
             f"No landing data for {', '.join(missing)} under {paths.landing_dir}. "
@@ -187,6 +195,13 @@ def cdnow_database() -> Path:
     """
     default = PROJECT_ROOT / "data" / "build" / "cdnow.duckdb"
     return Path(os.environ.get("LW_CDNOW_DUCKDB_PATH", default)).resolve()
+
+
+def cdnow_serving_path() -> Path:
+    """Where the CDNOW build publishes: env LW_CDNOW_SERVING_PATH or data/serving/cdnow.duckdb
+    (never the demo's serving file)."""
+    default = PROJECT_ROOT / "data" / "serving" / "cdnow.duckdb"
+    return Path(os.environ.get("LW_CDNOW_SERVING_PATH", default)).resolve()
 
 
 def cdnow_dbt_args() -> tuple[list[str], list[str]]:

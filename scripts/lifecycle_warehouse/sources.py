@@ -333,6 +333,9 @@ class Declaration(_Model):
     identifier_types: dict[str, IdentifierType] = Field(default_factory=dict)
     demo_sources: list[DemoSource] = Field(default_factory=list)
     transaction_sources: list[TransactionSource] = Field(default_factory=list)
+    # Deployment bounds of the quality gates, deep-merged over quality_gates.yml (same
+    # layout: {layer: {check: bounds}}); checked by lifecycle_warehouse.gates.config.
+    gates: dict[str, Any] = Field(default_factory=dict)
 
     def merged_identifier_types(self) -> dict[str, dict[str, Any]]:
         """Defaults with the file's types merged over them field by field, sorted by name."""

@@ -65,8 +65,29 @@ class CheckResult:
     def describe(self) -> str:
         observed = "n/a" if self.observed is None else f"{self.observed:.6g}"
         verdict = "ok" if self.success else "FAILED"
-        return (f"[{verdict}] {self.check} {self.column_or_table}: observed {observed}, "
+        text = (f"[{verdict}] {self.check} {self.column_or_table}: observed {observed}, "
                 f"expected {self.expected} ({self.detail})")
+        if not self.success and self.check in SETTING_OF_CHECK:
+            text += (f"; bound: {self.suite.removeprefix('lw_')}.{SETTING_OF_CHECK[self.check]} "
+                     "in quality_gates.yml, or under gates: in the build's sources file")
+        return text
+
+
+# The quality_gates.yml key (under the layer) that holds the bound of each kind of check:
+# a failing check names it, so the fix for a bound that does not fit a business is a
+# one-line setting (docs/sources.md "Gates for your data").
+SETTING_OF_CHECK = {
+    "volume": "volume",
+    "null_rate": "null_rates",
+    "value_range": "value_ranges",
+    "quarantine_share": "quarantine_share",
+    "events_without_person_share": "events_without_person.max_share",
+    "threshold": "thresholds",
+    "lifecycle_stage_share": "lifecycle_stage_shares",
+    "rfm_segment_share": "rfm_segment_shares",
+    "negative_net_revenue_share": "negative_net_revenue.max_share",
+    "freshness": "freshness.max_lag_days",
+}
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,15 +258,75 @@ def parse_gate_config(data: dict[str, Any], sources: tuple[Path, ...] = ()) -> G
     return GateConfig(layers=layers, keep_runs=max(1, keep_runs), sources=sources)
 
 
-def load_gate_config(path: Path | None = None) -> GateConfig:
-    """Reads `path` (default: quality_gates.yml at the repository root), then deep-merges
-    the file named by env LW_GATES_CONFIG over it, if set."""
+def load_gate_config(
+    path: Path | None = None,
+    *,
+    deployment: dict | None = None,
+    deployment_source: Path | None = None,
+    demo_sources: tuple[str, ...] | None = None,
+) -> GateConfig:
+    """Reads `path` (default: quality_gates.yml at the repository root), deep-merges the
+    deployment's bounds over it (the `gates:` section of the build's sources file,
+    `deployment`), then the file named by env LW_GATES_CONFIG, if set.
+
+    demo_sources: the demo sources of the build; null-rate and value-range bounds of the
+    staging tables of the other demo sources are dropped (those tables are not built).
+    None keeps every bound (a demo build)."""
     base = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     data = _read_yaml(base)
     sources = [base.resolve()]
+    if deployment:
+        data = deep_merge(data, deployment)
+        sources.append(Path(deployment_source or "<sources file>").resolve())
+    if demo_sources is not None:
+        data = _without_absent_demo_tables(data, demo_sources)
     override = os.environ.get(OVERRIDE_ENV)
     if override:
         override_path = Path(override)
         data = deep_merge(data, _read_yaml(override_path))
         sources.append(override_path.resolve())
     return parse_gate_config(data, tuple(sources))
+
+
+DEMO_STAGING_TABLE = re.compile(r"^staging\.stg_(web|app|messaging|store_pos|online_orders|crm)__")
+
+
+# Intermediate tables fed only by some demo sources (the others carry no identifier
+# pairs, no customer profiles): empty, and allowed to be, in a build without any of them.
+FED_ONLY_BY = {
+    "identity.int_identity__co_occurrences": ("web", "app", "store_pos", "online_orders", "crm"),
+    "identity.int_identity__links": ("web", "app", "store_pos", "online_orders", "crm"),
+    "intermediate.int_person_profiles": ("crm",),
+    "intermediate.int_person_contactability": ("crm",),
+    "intermediate.int_person_referrals": ("crm",),
+}
+
+
+def _without_absent_demo_tables(data: dict, demo_sources: tuple[str, ...]) -> dict:
+    """`data` without the per-table bounds of demo staging tables not in this build, and
+    with the tables no source of this build feeds allowed to be empty."""
+    def keep(table: str) -> bool:
+        match = DEMO_STAGING_TABLE.match(table)
+        return match is None or match.group(1) in demo_sources
+
+    staging = dict(data.get("staging") or {})
+    for key in ("null_rates", "value_ranges"):
+        if isinstance(staging.get(key), dict):
+            staging[key] = {table: bounds for table, bounds in staging[key].items() if keep(table)}
+    intermediate = copy.deepcopy(data.get("intermediate") or {})
+    volume = intermediate.setdefault("volume", {})
+    unfed = [table for table, feeders in FED_ONLY_BY.items()
+             if not set(feeders) & set(demo_sources)]
+    volume["allow_empty"] = [*volume.get("allow_empty", []),
+                             *(t for t in unfed if t not in volume.get("allow_empty", []))]
+    return {**data, "staging": staging, "intermediate": intermediate}
+
+
+DEMO_DECLARATION = PROJECT_ROOT / "sources" / "demo.yml"
+
+
+def demo_gate_bounds() -> dict:
+    """The demo's deployment bounds: the gates: section of sources/demo.yml."""
+    if not DEMO_DECLARATION.is_file():
+        return {}
+    return (_read_yaml(DEMO_DECLARATION) or {}).get("gates") or {}
