@@ -101,14 +101,17 @@ def test_cdnow_text_source_passes(tmp_path: Path) -> None:
             "format": "text",
             # every column of the file, in file order: what dbt's reader selects
             "options": {"header": True, "columns": ["customer_id", "date", "cd_count", "dollar_value"]},
+            "where": None,
             "columns": {
                 "customer_id": {"column": "customer_id", "identifier_type": "customer"},
                 "ordered_at": {"column": "date", "format": "%Y%m%d", "time_zone": "UTC"},
                 "amount": {"column": "dollar_value"},
             },
+            "identifiers": [],
             "cancellation": None,
         }
     ]
+    assert result["event_sources"] == result["profile_sources"] == []
     assert json.loads(json.dumps(result)) == result
 
 
@@ -198,7 +201,7 @@ def test_unknown_key(tmp_path: Path) -> None:
     message = error_of(declaration, environ)
     assert message.startswith(
         "source 'cdnow': unknown key 'colum' in transaction_sources[0].columns.amount; "
-        "allowed keys: column. Fix: rename it to 'column'"
+        "allowed keys: column, value, expression, true_values. Fix: rename it to 'column'"
     )
 
 
@@ -206,7 +209,8 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     declaration, environ = cdnow(tmp_path, CDNOW_YAML + "demo_source: [web]\nlabel: x\n")
     assert error_of(declaration, environ) == (
         "unknown key 'demo_source' in the top level; allowed keys: identifier_types, "
-        "demo_sources, transaction_sources. Fix: rename it to 'demo_sources'"
+        "demo_sources, transaction_sources, event_sources, profile_sources, gates. "
+        "Fix: rename it to 'demo_sources'"
     )
 
 

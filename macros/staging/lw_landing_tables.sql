@@ -18,15 +18,22 @@
     {%- for landing in demo if lw_source_enabled(landing.source) -%}
         {%- do tables.append(landing) -%}
     {%- endfor -%}
-    {%- for declared in var('transaction_sources') -%}
-        {%- do tables.append({
-            'source': declared.name,
-            'declaration': declared,
-            'base': 'base_transactions__lines',
-            'staging': 'stg_transactions__lines',
-            'key': 'line_key',
-            'filter': "source = '" ~ declared.name ~ "'"
-        }) -%}
+    {%- set adapters = [
+        ('transaction_sources', 'base_transactions__lines', 'stg_transactions__lines', 'line_key'),
+        ('event_sources', 'base_events__events', 'stg_events__events', 'event_key'),
+        ('profile_sources', 'base_profiles__accounts', 'stg_profiles__accounts', 'account_identifier')
+    ] -%}
+    {%- for kind, base, staging, key in adapters -%}
+        {%- for declared in var(kind) -%}
+            {%- do tables.append({
+                'source': declared.name,
+                'declaration': declared,
+                'base': base,
+                'staging': staging,
+                'key': key,
+                'filter': "source = '" ~ declared.name ~ "'"
+            }) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(tables) }}
 {%- endmacro %}

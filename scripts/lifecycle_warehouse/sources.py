@@ -140,7 +140,25 @@ class Options(_Model):
 
 
 class Column(_Model):
-    column: str = Field(min_length=1)
+    """One mapped field: a column of the file, a constant, or SQL over the raw row."""
+
+    column: str | None = Field(default=None, min_length=1)
+    value: str | None = None
+    expression: str | None = Field(default=None, min_length=1)
+    # boolean fields (consent, account_closed): the values meaning true (case-insensitive)
+    true_values: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Column:
+        given = [name for name in ("column", "value", "expression") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of column, value and expression"
+                + (f" (got {', '.join(given)})" if given else "")
+                + ". Fix: write {column: <source column>}, {value: <constant>} or "
+                "{expression: <SQL over the raw row>}"
+            )
+        return self
 
 
 class IdentifierColumn(Column):
@@ -174,10 +192,7 @@ class TimestampColumn(Column):
         return value
 
 
-class CurrencyColumn(_Model):
-    column: str | None = Field(default=None, min_length=1)
-    value: str | None = None
-
+class CurrencyColumn(Column):
     @field_validator("value")
     @classmethod
     def _iso_code(cls, value: str | None) -> str | None:
@@ -187,15 +202,6 @@ class CurrencyColumn(_Model):
                 "such as GBP, EUR or USD"
             )
         return value
-
-    @model_validator(mode="after")
-    def _one_of(self) -> CurrencyColumn:
-        if (self.column is None) == (self.value is None):
-            raise ValueError(
-                "give exactly one of column and value. "
-                "Fix: write {column: <source column>} or {value: <ISO 4217 code, e.g. GBP>}"
-            )
-        return self
 
 
 class Columns(_Model):
@@ -207,6 +213,7 @@ class Columns(_Model):
     unit_price: Column | None = None
     currency: CurrencyColumn | None = None
     product_id: Column | None = None
+    refund_amount: Column | None = None
     loaded_at: TimestampColumn | None = None
 
     @model_validator(mode="after")
@@ -248,14 +255,40 @@ class Cancellation(_Model):
         return self
 
 
-class TransactionSource(_Model):
+class EventColumns(_Model):
+    event_id: Column
+    event_name: Column
+    occurred_at: TimestampColumn
+    loaded_at: TimestampColumn | None = None
+    device: Column | None = None
+
+
+class ProfileColumns(_Model):
+    account_id: IdentifierColumn
+    updated_at: TimestampColumn
+    signup_at: TimestampColumn | None = None
+    email: Column | None = None
+    phone: Column | None = None
+    country_code: Column | None = None
+    consent_email: Column | None = None
+    consent_sms: Column | None = None
+    consent_push: Column | None = None
+    consent_whatsapp: Column | None = None
+    account_closed: Column | None = None
+    referred_by: Column | None = None
+
+
+class _FileSource(_Model):
+    """What every declared source has: a name, files, a format and a row filter."""
+
     name: str
     description: str | None = None
     path: str = Field(min_length=1)
     format: Literal["csv", "parquet", "json", "text"]
     options: Options = Field(default_factory=Options)
-    columns: Columns
-    cancellation: Cancellation | None = None
+    # SQL condition over the raw row: only matching rows belong to this source (the rest
+    # of the file is another source's, e.g. GA4 purchase events); not counted here.
+    where: str | None = Field(default=None, min_length=1)
 
     _files: list[Path] = PrivateAttr(default_factory=list)
 
@@ -280,7 +313,7 @@ class TransactionSource(_Model):
         return value
 
     @model_validator(mode="after")
-    def _options_and_rules(self) -> TransactionSource:
+    def _options(self) -> _FileSource:
         given = self.options.model_fields_set
         csv_only = given & {"delimiter", "quote"}
         if self.format != "csv" and csv_only:
@@ -305,6 +338,37 @@ class TransactionSource(_Model):
             )
         if self.options.columns and len(set(self.options.columns)) < len(self.options.columns):
             raise ValueError("options.columns has duplicate names. Fix: make them unique")
+        return self
+
+    def mapped_columns(self) -> list[tuple[str, str]]:
+        """(field path, source column) for every source column the declaration uses."""
+        mapped = [
+            (f"columns.{field}", ref.column)
+            for field, ref in self.columns
+            if ref is not None and ref.column is not None
+        ]
+        mapped += [
+            (f"identifiers[{index}]", ref.column)
+            for index, ref in enumerate(getattr(self, "identifiers", []))
+            if ref.column is not None
+        ]
+        return mapped
+
+    def timestamp_fields(self) -> list[str]:
+        return [field for field, ref in self.columns if isinstance(ref, TimestampColumn)]
+
+    def identifier_refs(self) -> list[tuple[str, IdentifierColumn]]:
+        return [(f"identifiers[{i}]", ref) for i, ref in enumerate(getattr(self, "identifiers", []))]
+
+
+class TransactionSource(_FileSource):
+    columns: Columns
+    # more identifiers of the customer (each linked to customer_id); in order of precedence
+    identifiers: list[IdentifierColumn] = Field(default_factory=list)
+    cancellation: Cancellation | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> TransactionSource:
         rule = self.cancellation
         if rule and rule.order_id_prefix is not None and self.columns.order_id is None:
             raise ValueError(
@@ -318,24 +382,47 @@ class TransactionSource(_Model):
         return self
 
     def mapped_columns(self) -> list[tuple[str, str]]:
-        """(field path, source column) for every source column the declaration uses."""
-        mapped = [
-            (f"columns.{field}", ref.column)
-            for field, ref in self.columns
-            if ref is not None and ref.column is not None
-        ]
+        mapped = super().mapped_columns()
         if self.cancellation and self.cancellation.flag_column:
             mapped.append(("cancellation.flag_column", self.cancellation.flag_column))
         return mapped
+
+    def identifier_refs(self) -> list[tuple[str, IdentifierColumn]]:
+        return [("columns.customer_id", self.columns.customer_id), *super().identifier_refs()]
+
+
+class EventSource(_FileSource):
+    # the `source` of seeds/event_taxonomy.csv whose rows map this source's event names
+    taxonomy: str | None = None
+    columns: EventColumns
+    # in order of precedence: the first present resolves the person, the others link to it
+    identifiers: list[IdentifierColumn] = Field(min_length=1)
+
+
+class ProfileSource(_FileSource):
+    columns: ProfileColumns
+
+    def identifier_refs(self) -> list[tuple[str, IdentifierColumn]]:
+        return [("columns.account_id", self.columns.account_id)]
+
+
+SOURCE_KINDS = ("transaction_sources", "event_sources", "profile_sources")
 
 
 class Declaration(_Model):
     identifier_types: dict[str, IdentifierType] = Field(default_factory=dict)
     demo_sources: list[DemoSource] = Field(default_factory=list)
     transaction_sources: list[TransactionSource] = Field(default_factory=list)
+    event_sources: list[EventSource] = Field(default_factory=list)
+    profile_sources: list[ProfileSource] = Field(default_factory=list)
     # Deployment bounds of the quality gates, deep-merged over quality_gates.yml (same
     # layout: {layer: {check: bounds}}); checked by lifecycle_warehouse.gates.config.
     gates: dict[str, Any] = Field(default_factory=dict)
+
+    def declared(self) -> list[tuple[str, int, _FileSource]]:
+        """(kind, index, source) of every declared source, in file order per kind."""
+        return [(kind, index, source) for kind in SOURCE_KINDS
+                for index, source in enumerate(getattr(self, kind))]
 
     def merged_identifier_types(self) -> dict[str, dict[str, Any]]:
         """Defaults with the file's types merged over them field by field, sorted by name."""
@@ -373,14 +460,15 @@ def load_declaration(path: Path, *, environ: Mapping[str, str] = os.environ) -> 
         decl = Declaration.model_validate(raw)
     except ValidationError as exc:
         raise _user_error(exc, raw) from None
-    if not decl.transaction_sources and not decl.demo_sources:
+    if not decl.declared() and not decl.demo_sources:
         raise SourceConfigError(
-            f"{path} declares no sources. Fix: add transaction_sources (or demo_sources)"
+            f"{path} declares no sources. Fix: add transaction_sources, event_sources, "
+            "profile_sources (or demo_sources)"
         )
     _check_cross_fields(decl)
     base_dir = path.resolve().parent
-    for index, source in enumerate(decl.transaction_sources):
-        source._files = _resolve_files(source, index, base_dir, environ)
+    for kind, index, source in decl.declared():
+        source._files = _resolve_files(source, f"{kind}[{index}].path", base_dir, environ)
     return decl
 
 
@@ -388,29 +476,29 @@ def _check_cross_fields(decl: Declaration) -> None:
     if len(set(decl.demo_sources)) < len(decl.demo_sources):
         raise SourceConfigError("demo_sources lists a source twice. Fix: list each once")
     seen: set[str] = set()
-    for source in decl.transaction_sources:
+    for _kind, _index, source in decl.declared():
         if source.name in seen:
             raise SourceConfigError(
-                "the name is used by two transaction_sources. Fix: give each a unique name",
+                "the name is used by two declared sources. Fix: give each a unique name",
                 source=source.name,
             )
         seen.add(source.name)
     types_ = decl.merged_identifier_types()
-    for source in decl.transaction_sources:
-        wanted = source.columns.customer_id.identifier_type
-        if wanted not in types_:
-            raise SourceConfigError(
-                f"columns.customer_id.identifier_type {wanted!r} is not a configured identifier "
-                f"type; configured: {', '.join(types_)}. Fix: use one of them, or declare "
-                f"{wanted!r} under identifier_types",
-                source=source.name,
-            )
+    for _kind, _index, source in decl.declared():
+        for field, ref in source.identifier_refs():
+            wanted = ref.identifier_type
+            if wanted not in types_:
+                raise SourceConfigError(
+                    f"{field}.identifier_type {wanted!r} is not a configured identifier "
+                    f"type; configured: {', '.join(types_)}. Fix: use one of them, or declare "
+                    f"{wanted!r} under identifier_types",
+                    source=source.name,
+                )
 
 
 def _resolve_files(
-    source: TransactionSource, index: int, base_dir: Path, environ: Mapping[str, str]
+    source: _FileSource, where: str, base_dir: Path, environ: Mapping[str, str]
 ) -> list[Path]:
-    where = f"transaction_sources[{index}].path"
 
     def expand(match: re.Match[str]) -> str:
         var = match.group(1)
@@ -483,8 +571,9 @@ def _user_error(exc: ValidationError, raw: dict[str, Any]) -> SourceConfigError:
     error = min(errors, key=lambda e: e["type"] != "extra_forbidden")
     loc, kind, value = tuple(error["loc"]), error["type"], error.get("input")
     source = None
-    if len(loc) >= 2 and loc[0] == "transaction_sources" and isinstance(loc[1], int):
-        item = (raw.get("transaction_sources") or [None] * (loc[1] + 1))[loc[1]]
+    if len(loc) >= 2 and loc[0] in SOURCE_KINDS and isinstance(loc[1], int):
+        items = raw.get(loc[0]) or []
+        item = items[loc[1]] if loc[1] < len(items) else None
         name = item.get("name") if isinstance(item, dict) else None
         source = name if isinstance(name, str) else None
     where = _loc_str(loc)
@@ -529,7 +618,7 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _relation(source: TransactionSource, file: Path, *, names: bool = True) -> str:
+def _relation(source: _FileSource, file: Path, *, names: bool = True) -> str:
     """The DuckDB table function reading `file` as declared (all csv values as text)."""
     f = _sql_str(str(file))
     if source.format == "parquet":
@@ -559,7 +648,7 @@ def _text_lines(file: Path) -> list[list[str]]:
 
 
 def _file_columns(
-    con: duckdb.DuckDBPyConnection, source: TransactionSource, file: Path
+    con: duckdb.DuckDBPyConnection, source: _FileSource, file: Path
 ) -> dict[str, str]:
     """Column name -> DuckDB type of one file, as the declared reader sees it."""
     opts = source.options
@@ -595,7 +684,7 @@ def _file_columns(
 
 
 def _missing_column_error(
-    source: TransactionSource, field: str, column: str, file: Path, columns: list[str]
+    source: _FileSource, field: str, column: str, file: Path, columns: list[str]
 ) -> SourceConfigError:
     hint = ""
     if source.format == "csv" and len(columns) == 1 and re.search(r"[;,|\t]", columns[0]):
@@ -609,7 +698,7 @@ def _missing_column_error(
 
 
 def _sample_values(
-    con: duckdb.DuckDBPyConnection, source: TransactionSource, file: Path, column: str
+    con: duckdb.DuckDBPyConnection, source: _FileSource, file: Path, column: str
 ) -> list[str]:
     if source.format == "text":
         rows = _text_lines(file)
@@ -658,7 +747,7 @@ _GUESS_FORMATS = (
 
 def _check_timestamp(
     con: duckdb.DuckDBPyConnection,
-    source: TransactionSource,
+    source: _FileSource,
     field: str,
     ref: TimestampColumn,
     kinds: dict[str, str],
@@ -710,15 +799,37 @@ def _check_timestamp(
     )
 
 
+def _check_expressions(con: duckdb.DuckDBPyConnection, source: _FileSource, file: Path) -> None:
+    """Every {expression: …} and the row filter run on the file (no rows read)."""
+    checks = [(f"columns.{field}.expression", ref.expression)
+              for field, ref in source.columns if ref is not None and ref.expression]
+    checks += [(f"{field}.expression", ref.expression)
+               for field, ref in source.identifier_refs() if ref.expression]
+    if source.where:
+        checks.append(("where", source.where))
+    for field, sql in checks:
+        query = (f"SELECT ({sql}) FROM {_relation(source, file)}" if field != "where" else
+                 f"SELECT count(*) FROM {_relation(source, file)} WHERE {sql}")
+        try:
+            con.execute(f"DESCRIBE {query}").fetchall()
+        except duckdb.Error as exc:
+            raise SourceConfigError(
+                f"{field} {sql!r} does not run on {file}: {str(exc).splitlines()[0]}. "
+                "Fix: correct the SQL (DuckDB syntax over the file's columns)",
+                source=source.name,
+            ) from None
+
+
 def check_declaration(decl: Declaration) -> dict[str, list[str]]:
-    """Read every source's files: mapped columns exist everywhere, timestamps parse.
+    """Read every source's files: mapped columns exist everywhere, expressions run,
+    timestamps parse.
 
     Returns each source's columns as its first file has them (in file order): the
     column list dbt's reader selects (dbt_vars' options.columns).
     """
     file_columns: dict[str, list[str]] = {}
     with duckdb.connect() as con:
-        for source in decl.transaction_sources:
+        for _kind, _index, source in decl.declared():
             first_kinds: dict[str, str] = {}
             for file in source.files:
                 kinds = _file_columns(con, source, file)
@@ -726,9 +837,10 @@ def check_declaration(decl: Declaration) -> dict[str, list[str]]:
                 for field, column in source.mapped_columns():
                     if column not in kinds:
                         raise _missing_column_error(source, field, column, file, list(kinds))
-            for field in ("ordered_at", "loaded_at"):
+                _check_expressions(con, source, file)
+            for field in source.timestamp_fields():
                 ref = getattr(source.columns, field)
-                if ref is not None:
+                if ref is not None and ref.column is not None:
                     _check_timestamp(con, source, field, ref, first_kinds)
             file_columns[source.name] = list(first_kinds)
     return file_columns
@@ -737,7 +849,7 @@ def check_declaration(decl: Declaration) -> dict[str, list[str]]:
 # --- handing over to dbt -------------------------------------------------------------------
 
 
-def _options(source: TransactionSource, columns: list[str] | None) -> dict[str, Any]:
+def _options(source: _FileSource, columns: list[str] | None) -> dict[str, Any]:
     """Reader options with defaults filled; columns: every column of the files (the
     declared names without a header, else the first file's), which dbt selects."""
     opts = source.options
@@ -754,6 +866,30 @@ def _options(source: TransactionSource, columns: list[str] | None) -> dict[str, 
     return {"columns": columns}
 
 
+def _mapping(ref: BaseModel | None) -> dict[str, Any] | None:
+    return None if ref is None else ref.model_dump(exclude_none=True)
+
+
+def _source_vars(source: _FileSource, columns: list[str] | None) -> dict[str, Any]:
+    """What the dbt adapters need of one declared source."""
+    out: dict[str, Any] = {
+        "name": source.name,
+        "description": source.description,
+        "paths": [str(file) for file in source.files],
+        "format": source.format,
+        "options": _options(source, columns),
+        "where": source.where,
+        "columns": {field: _mapping(ref) for field, ref in source.columns if ref is not None},
+    }
+    if isinstance(source, (TransactionSource, EventSource)):
+        out["identifiers"] = [_mapping(ref) for ref in source.identifiers]
+    if isinstance(source, TransactionSource):
+        out["cancellation"] = _mapping(source.cancellation)
+    if isinstance(source, EventSource):
+        out["taxonomy"] = source.taxonomy or source.name
+    return out
+
+
 def dbt_vars(
     decl: Declaration, file_columns: Mapping[str, list[str]] | None = None
 ) -> dict[str, Any]:
@@ -763,30 +899,14 @@ def dbt_vars(
     for files without a header.
     """
     file_columns = file_columns or {}
-    return {
+    result: dict[str, Any] = {
         "identifier_types": decl.merged_identifier_types(),
         "demo_sources": [name for name in DEMO_SOURCES if name in decl.demo_sources],
-        "transaction_sources": [
-            {
-                "name": source.name,
-                "description": source.description,
-                "paths": [str(file) for file in source.files],
-                "format": source.format,
-                "options": _options(source, file_columns.get(source.name)),
-                "columns": {
-                    field: ref.model_dump(exclude_none=True)
-                    for field, ref in source.columns
-                    if ref is not None
-                },
-                "cancellation": (
-                    source.cancellation.model_dump(exclude_none=True)
-                    if source.cancellation
-                    else None
-                ),
-            }
-            for source in decl.transaction_sources
-        ],
     }
+    for kind in SOURCE_KINDS:
+        result[kind] = [_source_vars(source, file_columns.get(source.name))
+                        for source in getattr(decl, kind)]
+    return result
 
 
 def preflight(path: Path, *, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:

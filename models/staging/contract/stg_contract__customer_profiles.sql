@@ -1,5 +1,5 @@
 -- The customer-profile contract: one row per customer account a source keeps (the
--- demo's CRM), keyed by its typed account identifier, with consent per channel and
+-- demo's CRM, declared profile sources), keyed by its typed account identifier, with consent per channel and
 -- contact points as sha256 hashes only. A build without a profile source has none:
 -- consent, signup and referral columns downstream are then null / false.
 {%- set parts = [] %}
@@ -29,6 +29,33 @@ crm as (
         updated_at,
         loaded_at
     from customers
+),
+
+{% endif -%}
+{% if var('profile_sources') -%}
+{%- do parts.append('declared_profiles') %}
+declared_accounts as (
+    select * from {{ ref('stg_profiles__accounts') }}
+),
+
+declared_profiles as (
+    select
+        source,
+        account_identifier,
+        account_id,
+        country_code,
+        signup_date,
+        email_hash,
+        phone_hash,
+        has_consent_email,
+        has_consent_sms,
+        has_consent_push,
+        has_consent_whatsapp,
+        is_account_closed,
+        referred_by_identifier,
+        updated_at,
+        loaded_at
+    from declared_accounts
 ),
 
 {% endif -%}

@@ -206,8 +206,7 @@ transactions as (
     select
         transaction_orders.order_key as event_key,
         transaction_orders.source,
-        -- the type is a column here (each declared source names its own)
-        transaction_orders.customer_identifier_type || ':' || transaction_orders.customer_id as identifier,
+        transaction_orders.identifier,
         taxonomy.event_name,
         taxonomy.event_category,
         taxonomy.channel,
@@ -223,6 +222,63 @@ transactions as (
         on
             taxonomy.source = 'transactions'
             and taxonomy.source_event_name = case when transaction_orders.is_order then 'purchase' else 'return' end
+),
+
+{% endif -%}
+{% if var('event_sources') -%}
+{%- do parts.append('declared_events') %}
+declared_events_staged as (
+    select * from {{ ref('stg_events__events') }}
+),
+
+-- the first identifier present (the declared order of precedence) resolves the person
+declared_events as (
+    select
+        event_key,
+        source,
+        coalesce(identifier_1, identifier_2, identifier_3, identifier_4, identifier_5) as identifier,
+        event_name,
+        event_category,
+        channel,
+        is_user_initiated,
+        event_at,
+        device,
+        loaded_at,
+        loaded_at as changed_at,
+        is_late_arriving,
+        true as is_append_only
+    from declared_events_staged
+),
+
+{% endif -%}
+{% if var('profile_sources') -%}
+{%- do parts.append('declared_profiles') %}
+declared_accounts as (
+    select * from {{ ref('stg_profiles__accounts') }}
+),
+
+-- an account with a signup date is a sign-up event, as a CRM profile is
+declared_profiles as (
+    select
+        declared_accounts.source || ':' || declared_accounts.account_identifier as event_key,
+        declared_accounts.source,
+        declared_accounts.account_identifier as identifier,
+        taxonomy.event_name,
+        taxonomy.event_category,
+        taxonomy.channel,
+        taxonomy.is_user_initiated,
+        cast(declared_accounts.signup_date as timestamp) as event_at,
+        cast(null as {{ dbt.type_string() }}) as device,
+        declared_accounts.loaded_at,
+        declared_accounts.loaded_at as changed_at,
+        false as is_late_arriving,
+        false as is_append_only
+    from declared_accounts
+    inner join taxonomy
+        on
+            taxonomy.source = 'profiles'
+            and taxonomy.source_event_name = 'signup'
+    where declared_accounts.signup_date is not null
 ),
 
 {% endif -%}

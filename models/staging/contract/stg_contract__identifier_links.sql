@@ -98,6 +98,54 @@ crm as (
 ),
 
 {% endif -%}
+{% if var('transaction_sources') -%}
+{%- do parts.append('transactions') %}
+transaction_lines as (
+    select * from {{ ref('stg_transactions__lines') }}
+),
+
+transactions as (
+    {{ lw_declared_identifier_links('transaction_lines', 'ordered_at') }}
+),
+
+{% endif -%}
+{% if var('event_sources') -%}
+{%- do parts.append('declared_events') %}
+declared_events_staged as (
+    select * from {{ ref('stg_events__events') }}
+),
+
+declared_events as (
+    {{ lw_declared_identifier_links('declared_events_staged', 'event_at') }}
+),
+
+{% endif -%}
+{% if var('profile_sources') -%}
+{%- do parts.append('declared_profiles') %}
+declared_accounts as (
+    select * from {{ ref('stg_profiles__accounts') }}
+),
+
+-- an account links its email and its phone, as a CRM profile does
+declared_profiles as (
+    select
+        source,
+        account_identifier as left_identifier,
+        {{ lw_typed_identifier('email', 'email_hash') }} as right_identifier,
+        updated_at as seen_at
+    from declared_accounts
+    where email_hash is not null
+    union all
+    select
+        source,
+        account_identifier as left_identifier,
+        {{ lw_typed_identifier('phone', 'phone_hash') }} as right_identifier,
+        updated_at as seen_at
+    from declared_accounts
+    where phone_hash is not null
+),
+
+{% endif -%}
 -- typed placeholder: a build whose sources carry no pairs has no links
 no_links as (
     select

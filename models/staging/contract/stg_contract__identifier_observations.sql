@@ -149,14 +149,48 @@ transaction_lines as (
     select * from {{ ref('stg_transactions__lines') }}
 ),
 
--- the type is a column here (each declared source names its own)
 transactions as (
+    {{ lw_declared_identifier_sightings('transaction_lines', 'ordered_at') }}
+),
+
+{% endif -%}
+{% if var('event_sources') -%}
+{%- do parts.append('declared_events') %}
+declared_events_staged as (
+    select * from {{ ref('stg_events__events') }}
+),
+
+declared_events as (
+    {{ lw_declared_identifier_sightings('declared_events_staged', 'event_at') }}
+),
+
+{% endif -%}
+{% if var('profile_sources') -%}
+{%- do parts.append('declared_profiles') %}
+declared_accounts as (
+    select * from {{ ref('stg_profiles__accounts') }}
+),
+
+declared_profiles as (
     select
         source,
-        customer_identifier_type || ':' || customer_id as identifier,
-        ordered_at as seen_at
-    from transaction_lines
-    where customer_id is not null
+        account_identifier as identifier,
+        updated_at as seen_at
+    from declared_accounts
+    union all
+    select
+        source,
+        {{ lw_typed_identifier('email', 'email_hash') }} as identifier,
+        updated_at as seen_at
+    from declared_accounts
+    where email_hash is not null
+    union all
+    select
+        source,
+        {{ lw_typed_identifier('phone', 'phone_hash') }} as identifier,
+        updated_at as seen_at
+    from declared_accounts
+    where phone_hash is not null
 ),
 
 {% endif -%}

@@ -83,7 +83,7 @@ transactions as (
         order_key,
         source as order_source,
         order_id,
-        customer_identifier_type || ':' || customer_id as identifier,
+        identifier,
         ordered_at,
         order_status,
         is_order,

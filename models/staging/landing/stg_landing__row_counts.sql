@@ -18,7 +18,7 @@ quarantined as (
         '{{ landing.source }}' as source,
         {% if landing.declaration -%}
         -- a declared source: its files read as staging reads them, before any typing
-        (select count(*) from ({{ lw_transactions_read(landing.declaration) }}) as raw_lines) as raw_rows,
+        (select count(*) from ({{ lw_declared_read(landing.declaration) }}) as raw_lines) as raw_rows,
         (select count(*) from {{ ref(landing.staging) }} where {{ landing.filter }}) as staged_rows,
         {%- else -%}
         (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,

@@ -1,7 +1,9 @@
 -- One row per valid transaction line of any declared transaction source (docs/sources.md),
 -- first delivery kept: money in the base currency (negative for a cancellation or
--- return), the customer as its identifier type stages it (null when the line names
--- none: kept, counted in revenue, reaches no person).
+-- return), refund_amount the money refunded on the line (positive), the customer as its
+-- identifier type stages it and every identifier typed (identifier_1 = the customer id,
+-- then the declared further ones; all null when the line names none: kept, counted in
+-- revenue, reaches no person).
 {{ config(enabled=var('transaction_sources') | length > 0) }}
 with
 
@@ -20,12 +22,18 @@ final as (
         source,
         customer_identifier_type,
         customer_id,
+        identifier_1,
+        identifier_2,
+        identifier_3,
+        identifier_4,
+        identifier_5,
         order_id,
         product_id,
         ordered_at,
         cast(ordered_at as date) as order_date,
         quantity,
         amount,
+        refund_amount,
         is_cancellation,
         loaded_at
     from deduplicated

@@ -2,7 +2,8 @@
 -- declared order id (a source without one: every line is an order). Revenue rules as
 -- for every order (docs/sources.md): a cancellation / return order (every line carries
 -- the declared marker) is no order and pays money back; a mixed order counts its
--- positive lines as gross revenue and its cancelled lines as refunds.
+-- positive lines as gross revenue and its cancelled lines plus declared refund amounts
+-- as refunds.
 {{ config(enabled=var('transaction_sources') | length > 0) }}
 with
 
@@ -14,14 +15,18 @@ orders as (
     select
         source,
         coalesce(order_id, substr(line_key, length(source) + 2)) as order_id,
-        min(customer_identifier_type) as customer_identifier_type,
-        min(customer_id) as customer_id,
+        {% for position in range(1, 6) -%}
+        min(identifier_{{ position }}) as identifier_{{ position }},
+        {% endfor -%}
         min(ordered_at) as ordered_at,
         min(loaded_at) as loaded_at,
         max(loaded_at) as changed_at,
         min(case when is_cancellation then 1 else 0 end) = 1 as is_cancellation,
         cast(sum(case when not is_cancellation then amount else 0 end) as decimal(18, 2)) as gross_revenue,
-        cast(-sum(case when is_cancellation then amount else 0 end) as decimal(18, 2)) as refund_amount,
+        cast(
+            -sum(case when is_cancellation then amount else 0 end) + sum(refund_amount)
+            as decimal(18, 2)
+        ) as refund_amount,
         count(*) as line_count
     from lines
     group by source, coalesce(order_id, substr(line_key, length(source) + 2))
@@ -32,8 +37,13 @@ final as (
         source || ':' || order_id as order_key,
         source,
         order_id,
-        customer_identifier_type,
-        customer_id,
+        -- the first identifier present resolves the person; the others are linked to it
+        coalesce(identifier_1, identifier_2, identifier_3, identifier_4, identifier_5) as identifier,
+        identifier_1,
+        identifier_2,
+        identifier_3,
+        identifier_4,
+        identifier_5,
         ordered_at,
         cast(ordered_at as date) as order_date,
         case when is_cancellation then 'returned' else 'paid' end as order_status,

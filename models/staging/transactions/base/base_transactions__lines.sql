@@ -1,9 +1,10 @@
 -- One row per raw line of every declared transaction source (var transaction_sources,
 -- docs/sources.md): typed from the declaration's column mapping, money in the base
--- currency, the customer normalised as its identifier type says, validated.
--- reject_reason is null for lines fit for staging; the first failing check wins. A line
--- without a customer is valid (kept, with no person). A cancellation / return line
--- (the declared marker) always counts as money paid back: amount is -|amount|.
+-- currency, identifiers typed as their identifier types say (identifier_1 = the
+-- customer id, then the declared further identifiers), validated. reject_reason is null
+-- for lines fit for staging; the first failing check wins. A line without any
+-- identifier is valid (kept, counted in revenue, reaches no person). A cancellation /
+-- return line (the declared marker) always pays money back: amount is -|amount|.
 {{ config(enabled=var('transaction_sources') | length > 0) }}
 {%- set declared_sources = var('transaction_sources') %}
 with
@@ -16,9 +17,9 @@ fx_rates as (
 {%- set columns = declared.columns -%}
 {%- set cancellation = declared.get('cancellation') or {} -%}
 {%- set customer_type = columns.customer_id.identifier_type -%}
-{%- set customer_value = lw_normalized_identifier_value('raw."' ~ columns.customer_id.column ~ '"', customer_type) -%}
+{%- set customer_value = lw_normalized_identifier_value(lw_mapped(columns.customer_id), customer_type) -%}
 {{ declared.name }}_raw as (
-    {{ lw_transactions_read(declared) }}
+    {{ lw_declared_read(declared) }}
 ),
 
 {{ declared.name }}_typed as (
@@ -28,65 +29,39 @@ fx_rates as (
         raw._line_number as line_number,
         {{ lw_hash_identifier_if_configured(customer_value, customer_type) }} as customer_id,
         '{{ customer_type }}' as customer_identifier_type,
-        {{ customer_value }} is not null as has_customer,
-        {{ lw_is_valid_id(customer_value, customer_type) }} as is_valid_customer,
-        {% if columns.get('order_id') -%}
-        nullif(trim(raw."{{ columns.order_id.column }}"), '') as order_id,
-        nullif(trim(raw."{{ columns.order_id.column }}"), '') is null as is_missing_order_id,
-        {%- else -%}
-        cast(null as {{ dbt.type_string() }}) as order_id,
-        false as is_missing_order_id,
-        {%- endif %}
-        {% if columns.get('product_id') -%}
-        nullif(trim(raw."{{ columns.product_id.column }}"), '') as product_id,
-        {%- else -%}
-        cast(null as {{ dbt.type_string() }}) as product_id,
-        {%- endif %}
-        {{ lw_parse_timestamp('raw."' ~ columns.ordered_at.column ~ '"', columns.ordered_at.format, columns.ordered_at.get('time_zone', 'UTC')) }}
-            as ordered_at,
-        {% if columns.get('loaded_at') -%}
-        {{ lw_parse_timestamp('raw."' ~ columns.loaded_at.column ~ '"', columns.loaded_at.format, columns.loaded_at.get('time_zone', 'UTC')) }}
-            as loaded_at,
-        {%- else -%}
+        {{ lw_declared_identifiers([columns.customer_id] + declared.get('identifiers', [])) }},
+        {{ lw_mapped(columns.get('order_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_id,
+        {{ 'true' if columns.get('order_id') else 'false' }} as has_declared_order_id,
+        {{ lw_mapped(columns.get('product_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as product_id,
+        {{ lw_mapped_timestamp(columns.ordered_at) }} as ordered_at,
         -- no load time declared: a line counts as loaded when it happened
-        {{ lw_parse_timestamp('raw."' ~ columns.ordered_at.column ~ '"', columns.ordered_at.format, columns.ordered_at.get('time_zone', 'UTC')) }}
-            as loaded_at,
-        {%- endif %}
+        {{ lw_mapped_timestamp(columns.get('loaded_at') or columns.ordered_at) }} as loaded_at,
         {% if columns.get('quantity') -%}
-        {{ lw_safe_cast('trim(raw."' ~ columns.quantity.column ~ '")', 'decimal(18, 4)') }} as quantity,
-        {{ lw_safe_cast('trim(raw."' ~ columns.unit_price.column ~ '")', 'decimal(18, 4)') }} as unit_price_local,
-        cast(
-            {{ lw_safe_cast('trim(raw."' ~ columns.quantity.column ~ '")', 'decimal(18, 4)') }}
-            * {{ lw_safe_cast('trim(raw."' ~ columns.unit_price.column ~ '")', 'decimal(18, 4)') }}
-            as decimal(18, 4)
-        ) as amount_local,
+        {{ lw_mapped_decimal(columns.quantity) }} as quantity,
+        cast({{ lw_mapped_decimal(columns.quantity) }} * {{ lw_mapped_decimal(columns.unit_price) }} as decimal(18, 4))
+            as amount_local,
         {%- else -%}
         cast(null as decimal(18, 4)) as quantity,
-        cast(null as decimal(18, 4)) as unit_price_local,
-        {{ lw_safe_cast('trim(raw."' ~ columns.amount.column ~ '")', 'decimal(18, 4)') }} as amount_local,
+        {{ lw_mapped_decimal(columns.amount) }} as amount_local,
         {%- endif %}
-        {% if columns.get('currency') and columns.currency.get('column') -%}
-        upper(trim(raw."{{ columns.currency.column }}")) as currency_code,
-        {%- elif columns.get('currency') -%}
-        '{{ columns.currency.value }}' as currency_code,
+        {% if columns.get('refund_amount') -%}
+        coalesce({{ lw_mapped_decimal(columns.refund_amount) }}, 0) as refund_local,
+        {%- else -%}
+        cast(0 as decimal(18, 4)) as refund_local,
+        {%- endif %}
+        {% if columns.get('currency') -%}
+        upper({{ lw_mapped(columns.currency) }}) as currency_code,
         {%- else -%}
         '{{ var("base_currency") }}' as currency_code,
         {%- endif %}
         {% if cancellation.get('order_id_prefix') -%}
-        coalesce(trim(raw."{{ columns.order_id.column }}") like '{{ cancellation.order_id_prefix }}%', false)
+        coalesce({{ lw_mapped(columns.order_id) }} like '{{ cancellation.order_id_prefix }}%', false)
             as is_cancellation,
         {%- elif cancellation.get('negative_quantity') -%}
-        coalesce(
-            {{ lw_safe_cast('trim(raw."' ~ (columns.quantity or columns.amount).column ~ '")', 'decimal(18, 4)') }} < 0,
-            false
-        ) as is_cancellation,
+        coalesce({{ lw_mapped_decimal(columns.quantity) }} < 0, false) as is_cancellation,
         {%- elif cancellation.get('flag_column') -%}
-        coalesce(
-            lower(trim(raw."{{ cancellation.flag_column }}")) in (
-                {%- for value in cancellation.flag_values %}'{{ value | lower }}'{{ ', ' if not loop.last }}{% endfor -%}
-            ),
-            false
-        ) as is_cancellation,
+        {{ lw_mapped_boolean({'column': cancellation.flag_column, 'true_values': cancellation.flag_values}) }}
+            as is_cancellation,
         {%- else -%}
         false as is_cancellation,
         {%- endif %}
@@ -129,9 +104,10 @@ validated as (
             when keyed.is_cancellation then -abs({{ lw_to_base_currency('keyed.amount_local', 'keyed.rate_to_base') }})
             else {{ lw_to_base_currency('keyed.amount_local', 'keyed.rate_to_base') }}
         end as amount,
+        abs({{ lw_to_base_currency('keyed.refund_local', 'keyed.rate_to_base') }}) as refund_amount,
         case
-            when keyed.has_customer and not keyed.is_valid_customer then 'malformed_customer_id'
-            when keyed.is_missing_order_id then 'missing_order_id'
+            when keyed.is_malformed_identifier then 'malformed_identifier'
+            when keyed.has_declared_order_id and keyed.order_id is null then 'missing_order_id'
             when keyed.ordered_at is null then 'unparseable_timestamp'
             when keyed.amount_local is null then 'unparseable_amount'
             when keyed.rate_to_base is null then 'unknown_currency'

@@ -1,24 +1,29 @@
-{#- The raw rows of one declared transaction source (an entry of var
-    transaction_sources, validated by `lw build` before any model runs): every declared
-    file read with the declared dialect, never sniffed. One row per raw row, every
-    column as text, plus _file (the file it came from) and _line_number (its line in the
-    file for the text format, which is the only format where a line number is
-    deterministic; null otherwise). Formats: csv, parquet, json (JSON lines), text
-    (fields separated by runs of whitespace). -#}
-{% macro lw_transactions_read(declared) -%}
-    {{ return(adapter.dispatch('lw_transactions_read', 'lifecycle_warehouse')(declared)) }}
+{#- The raw rows of one declared source (an entry of var transaction_sources,
+    event_sources or profile_sources, checked by `lw build` before any model runs): every
+    declared file read with the declared dialect, never sniffed, and only the rows its
+    `where` filter keeps. One row per raw row plus _file (the file it came from) and
+    _line_number (its line in the file for the text format, the only format where a line
+    number is deterministic; null otherwise). csv and text columns are text; parquet
+    and json keep their types (nested JSON objects stay structs for expressions).
+    Formats: csv, parquet, json (JSON lines), text (fields separated by runs of
+    whitespace). -#}
+{% macro lw_declared_read(declared) -%}
+    {{ return(adapter.dispatch('lw_declared_read', 'lifecycle_warehouse')(declared)) }}
 {%- endmacro %}
 
-{% macro default__lw_transactions_read(declared) -%}
+{% macro default__lw_declared_read(declared) -%}
     {{ exceptions.raise_compiler_error(
-        "transaction source '" ~ declared.name ~ "': declared sources are read on DuckDB only for now;"
+        "declared source '" ~ declared.name ~ "': declared sources are read on DuckDB only for now;"
         ~ " on " ~ target.type ~ " land the file as a table and write a staging model (docs/sources.md)."
     ) }}
 {%- endmacro %}
 
-{% macro duckdb__lw_transactions_read(declared) -%}
+{% macro duckdb__lw_declared_read(declared) -%}
     {%- set options = declared.get('options', {}) -%}
     {%- set files = "['" ~ (declared.paths | join("', '")) ~ "']" -%}
+    {%- if declared.get('where') %}
+    select * from (
+    {%- endif %}
     {%- if declared.format == 'csv' -%}
         select
             *,
@@ -38,17 +43,13 @@
         )
     {%- elif declared.format == 'parquet' -%}
         select
-            {% for column in options['columns'] -%}
-            cast("{{ column }}" as varchar) as "{{ column }}",
-            {% endfor -%}
+            *,
             filename as _file,
             cast(null as bigint) as _line_number
         from read_parquet({{ files }}, union_by_name = true, filename = true)
     {%- elif declared.format == 'json' -%}
         select
-            {% for column in options['columns'] -%}
-            cast("{{ column }}" as varchar) as "{{ column }}",
-            {% endfor -%}
+            *,
             filename as _file,
             cast(null as bigint) as _line_number
         from read_json({{ files }}, format = 'newline_delimited', union_by_name = true, filename = true)
@@ -84,6 +85,10 @@
                 {%- endif %}
         ) as split_lines
     {%- else -%}
-        {{ exceptions.raise_compiler_error("transaction source '" ~ declared.name ~ "': unknown format '" ~ declared.format ~ "' (csv, parquet, json, text)") }}
+        {{ exceptions.raise_compiler_error("declared source '" ~ declared.name ~ "': unknown format '" ~ declared.format ~ "' (csv, parquet, json, text)") }}
+    {%- endif -%}
+    {%- if declared.get('where') %}
+    ) as declared_rows
+    where {{ declared.where }}
     {%- endif -%}
 {%- endmacro %}
