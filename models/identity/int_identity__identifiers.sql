@@ -78,10 +78,8 @@ final as (
     select
         identifiers_seen.identifier,
         {{ lw_identifier_type('identifiers_seen.identifier') }} as identifier_type,
-        coalesce(
-            {{ lw_identifier_type_setting(lw_identifier_type('identifiers_seen.identifier'), 'links_persons') }},
-            false
-        ) as links_persons,
+        {%- set identifier_type = lw_identifier_type('identifiers_seen.identifier') %}
+        coalesce({{ lw_identifier_type_setting(identifier_type, 'links_persons') }}, false) as links_persons,
         identifiers_seen.first_seen_at,
         identifiers_seen.last_seen_at,
         identifiers_seen.sightings,
@@ -93,13 +91,13 @@ final as (
             when listed.identifier is not null then 'listed in identity_exclusions: ' || listed.reason
             when
                 busiest_neighbour_type.neighbour_count
-                > {{ lw_identifier_type_setting(lw_identifier_type('identifiers_seen.identifier'), 'max_neighbours_per_type') }}
+                > {{ lw_identifier_type_setting(identifier_type, 'max_neighbours_per_type') }}
                 then
                     'shared: linked to '
                     || cast(busiest_neighbour_type.neighbour_count as {{ dbt.type_string() }})
                     || ' ' || busiest_neighbour_type.neighbour_type || ' identifiers (max '
                     || cast(
-                        {{ lw_identifier_type_setting(lw_identifier_type('identifiers_seen.identifier'), 'max_neighbours_per_type') }}
+                        {{ lw_identifier_type_setting(identifier_type, 'max_neighbours_per_type') }}
                         as {{ dbt.type_string() }}
                     )
                     || ')'

@@ -22,7 +22,11 @@ identifiers_per_person as (
         {% for identifier_type in demo_types -%}
         count(case when identifier_type = '{{ identifier_type }}' then 1 end) as {{ identifier_type }}_identifiers,
         {% endfor -%}
-        count(case when identifier_type not in ('{{ demo_types | join("', '") }}') then 1 end) as other_identifiers,
+        count(case when identifier_type not in (
+            {%- for identifier_type in demo_types %}
+            '{{ identifier_type }}'{{ ',' if not loop.last }}
+            {%- endfor %}
+        ) then 1 end) as other_identifiers,
         count(case when is_excluded_identifier then 1 end) as excluded_identifiers
     from person_map
     group by person_id

@@ -140,7 +140,9 @@ def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> Buil
     if as_of_date:
         dbt_vars["as_of_date"] = _checked_date(as_of_date)
     return BuildInputs(declaration=declaration, dbt_vars=dbt_vars, gates=gates,
-                       target_path=PROJECT_ROOT / "target" / f"sources-{declaration.stem}")
+                       # one target dir per sources file: their manifests differ
+                       target_path=PROJECT_ROOT / "target" / "sources"
+                       / f"{declaration.parent.name}-{declaration.stem}")
 
 
 def demo_inputs(*, as_of_date: str) -> BuildInputs:

@@ -128,7 +128,11 @@ def _run(args: list[str], paths: Paths, target: str | None,
     """run_dbt with the build's vars and target path; the summary shows the plain command."""
     if inputs is None:
         return run_dbt(args, paths, target)
-    step = run_dbt([*args, *inputs.dbt_args()], paths, target)
+    try:
+        step = run_dbt([*args, *inputs.dbt_args()], paths, target)
+    except BuildError as error:  # name the sources file, not its vars JSON
+        raise BuildError(str(error).replace(
+            " ".join(inputs.dbt_args()), f"(vars and target of {inputs.declaration})")) from None
     step.command = " ".join(args)
     return step
 

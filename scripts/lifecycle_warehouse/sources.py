@@ -361,11 +361,21 @@ class _FileSource(_Model):
         return [(f"identifiers[{i}]", ref) for i, ref in enumerate(getattr(self, "identifiers", []))]
 
 
+class VoidRule(_Model):
+    """Lines of a cancelled (never paid) order: they count nothing."""
+
+    flag_column: str = Field(min_length=1)
+    flag_values: list[str] = Field(min_length=1)
+
+
 class TransactionSource(_FileSource):
     columns: Columns
     # more identifiers of the customer (each linked to customer_id); in order of precedence
     identifiers: list[IdentifierColumn] = Field(default_factory=list)
+    # lines that reverse a sale (returns, refunds, C-invoices): money paid back
     cancellation: Cancellation | None = None
+    # lines of an order cancelled before it was paid: no revenue, no refund, no order
+    void: VoidRule | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> TransactionSource:
@@ -385,16 +395,39 @@ class TransactionSource(_FileSource):
         mapped = super().mapped_columns()
         if self.cancellation and self.cancellation.flag_column:
             mapped.append(("cancellation.flag_column", self.cancellation.flag_column))
+        if self.void:
+            mapped.append(("void.flag_column", self.void.flag_column))
         return mapped
 
     def identifier_refs(self) -> list[tuple[str, IdentifierColumn]]:
         return [("columns.customer_id", self.columns.customer_id), *super().identifier_refs()]
 
 
+class EventName(_Model):
+    """Where one source event name goes in the canonical taxonomy."""
+
+    event_name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    event_category: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    channel: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    is_user_initiated: bool = Field(strict=True)
+
+
 class EventSource(_FileSource):
     # the `source` of seeds/event_taxonomy.csv whose rows map this source's event names
+    # (default: the source's name) ...
     taxonomy: str | None = None
+    # ... or the mapping itself: source event name -> canonical event
+    event_names: dict[str, EventName] | None = None
     columns: EventColumns
+
+    @model_validator(mode="after")
+    def _one_taxonomy(self) -> EventSource:
+        if self.taxonomy is not None and self.event_names is not None:
+            raise ValueError(
+                "give taxonomy or event_names, not both. Fix: keep event_names to map the "
+                "names here, or taxonomy to use rows of seeds/event_taxonomy.csv"
+            )
+        return self
     # in order of precedence: the first present resolves the person, the others link to it
     identifiers: list[IdentifierColumn] = Field(min_length=1)
 
@@ -689,7 +722,7 @@ def _missing_column_error(
     hint = ""
     if source.format == "csv" and len(columns) == 1 and re.search(r"[;,|\t]", columns[0]):
         hint = " (only one column was found: is options.delimiter right?)"
-    setting = field if field.startswith("cancellation.") else f"{field}.column"
+    setting = field if field.startswith(("cancellation.", "void.")) else f"{field}.column"
     return SourceConfigError(
         f"column {column!r} ({field}) is not in {file}; its columns are: "
         f"{', '.join(columns)}{hint}. Fix: set {setting} to one of them.",
@@ -885,8 +918,12 @@ def _source_vars(source: _FileSource, columns: list[str] | None) -> dict[str, An
         out["identifiers"] = [_mapping(ref) for ref in source.identifiers]
     if isinstance(source, TransactionSource):
         out["cancellation"] = _mapping(source.cancellation)
+        out["void"] = _mapping(source.void)
     if isinstance(source, EventSource):
         out["taxonomy"] = source.taxonomy or source.name
+        out["event_names"] = ({name: mapping.model_dump() for name, mapping
+                               in sorted(source.event_names.items())}
+                              if source.event_names else None)
     return out
 
 

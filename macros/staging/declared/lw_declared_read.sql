@@ -92,3 +92,103 @@
     where {{ declared.where }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Spark: the per-file tables of schema lw_declared (registered by the on-run-start hook
+    lw_register_landing_tables), giving the rows and columns the DuckDB version gives:
+    _file is the declared path itself (a literal per file: DuckDB's filename, no file:
+    scheme), csv/parquet/json keep DuckDB's `filename` column too, and files are unioned
+    by column name (union_by_name): columns in order of first appearance, null where a
+    file lacks one. text: lines split on line feeds after removing carriage returns,
+    numbered from 1 (the header is line 1), blank lines (only spaces) skipped, fields
+    split on runs of spaces/tabs; a missing field is null (get, not [] under ANSI). -#}
+{% macro spark__lw_declared_read(declared) -%}
+    {%- set options = declared.get('options', {}) -%}
+    {%- set tables = lw_declared_file_tables(declared) -%}
+    {%- if declared.format not in ['csv', 'parquet', 'json', 'text'] -%}
+        {{ exceptions.raise_compiler_error("declared source '" ~ declared.name ~ "': unknown format '" ~ declared.format ~ "' (csv, parquet, json, text)") }}
+    {%- endif -%}
+    {%- if declared.get('where') %}
+    select * from (
+    {%- endif %}
+    {%- if declared.format == 'text' -%}
+        select
+            {% for column in options['columns'] -%}
+            get(fields, {{ loop.index0 }}) as `{{ column }}`,
+            {% endfor -%}
+            _file,
+            _line_number
+        from (
+            select
+                _file,
+                cast(line_number as bigint) as _line_number,
+                split(trim(line_text), '[ \\t]+') as fields
+            from (
+                {%- for table in tables %}
+                select
+                    {{ lw_spark_string_literal(table.path) }} as _file,
+                    exploded.position + 1 as line_number,
+                    exploded.line_text
+                from {{ table.relation }}
+                lateral view posexplode(split(replace(value, chr(13), ''), chr(10))) exploded as position, line_text
+                {%- if not loop.last %}
+                union all
+                {%- endif %}
+                {%- endfor %}
+            ) as numbered
+            where
+                trim(line_text) <> ''
+                {%- if options.get('header', true) %}
+                and line_number > 1
+                {%- endif %}
+        ) as split_lines
+    {%- else -%}
+        {#- union by name: every file's columns (known once the hook has created the
+            tables, i.e. at execution; at parse time a single star stands in) -#}
+        {%- set file_columns = [] -%}
+        {%- set all_columns = [] -%}
+        {%- set column_types = {} -%}
+        {%- if execute and tables | length > 1 -%}
+            {%- for table in tables -%}
+                {%- set relation = api.Relation.create(schema='lw_declared', identifier=table.relation.split('.')[1][1:-1]) -%}
+                {%- set names = {} -%}
+                {%- for column in adapter.get_columns_in_relation(relation) -%}
+                    {%- do names.update({column.name | lower: column.name}) -%}
+                    {%- if (column.name | lower) not in column_types -%}
+                        {%- do all_columns.append(column.name) -%}
+                        {%- do column_types.update({column.name | lower: column.data_type}) -%}
+                    {%- endif -%}
+                {%- endfor -%}
+                {%- do file_columns.append(names) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- for table in tables %}
+        select
+            {% if all_columns -%}
+            {%- for column in all_columns -%}
+            {%- set present = file_columns[loop.index0 if false else 0] -%}
+            {%- endfor -%}
+            {%- set names = file_columns[loop.index0] -%}
+            {%- for column in all_columns -%}
+            {%- if (column | lower) in names -%}
+            `{{ names[column | lower] }}` as `{{ column }}`,
+            {% else -%}
+            cast(null as {{ column_types[column | lower] }}) as `{{ column }}`,
+            {% endif -%}
+            {%- endfor -%}
+            {%- else -%}
+            *,
+            {% endif -%}
+            {{ lw_spark_string_literal(table.path) }} as filename,
+            {{ lw_spark_string_literal(table.path) }} as _file,
+            cast(null as bigint) as _line_number
+        from {{ table.relation }}
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    {%- endif -%}
+    {%- if declared.get('where') %}
+    ) as declared_rows
+    where {{ declared.where }}
+    {%- endif -%}
+{%- endmacro %}

@@ -108,8 +108,10 @@ store_receipts as (
         min(loaded_at) as loaded_at,
         max(loaded_at) as changed_at,
         min(store_id) as store_id,
-        min(coalesce({{ lw_typed_identifier('loyalty_card', 'loyalty_card') }}, {{ lw_typed_identifier('phone', 'phone_hash') }}))
-            as identifier,
+        min(coalesce(
+            {{ lw_typed_identifier('loyalty_card', 'loyalty_card') }},
+            {{ lw_typed_identifier('phone', 'phone_hash') }}
+        )) as identifier,
         case when max(case when is_return then 0 else 1 end) = 1 then 'purchase' else 'return' end
             as source_event_name,
         max(case when is_late_arriving then 1 else 0 end) = 1 as is_late_arriving

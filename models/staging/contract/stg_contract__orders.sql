@@ -48,8 +48,10 @@ store_receipts as (
         cast(sum(case when not is_return then line_amount else 0 end) as decimal(18, 2)) as gross_revenue,
         cast(-sum(case when is_return then line_amount else 0 end) as decimal(18, 2)) as refund_amount,
         min(event_at) as ordered_at,
-        min(coalesce({{ lw_typed_identifier('loyalty_card', 'loyalty_card') }}, {{ lw_typed_identifier('phone', 'phone_hash') }}))
-            as identifier
+        min(coalesce(
+            {{ lw_typed_identifier('loyalty_card', 'loyalty_card') }},
+            {{ lw_typed_identifier('phone', 'phone_hash') }}
+        )) as identifier
     from store_lines
     group by transaction_id
 ),

@@ -14,11 +14,7 @@ with
         loaded_at,
         raw_record
     from {{ ref(landing.base) }}
-    where
-        reject_reason is not null
-        {%- if landing.filter %}
-        and {{ landing.filter }}
-        {%- endif %}
+    where reject_reason is not null{% if landing.filter %} and {{ landing.filter }}{% endif %}
 ),
 
 {% endfor %}

@@ -35,6 +35,7 @@ final as (
         amount,
         refund_amount,
         is_cancellation,
+        is_void,
         loaded_at
     from deduplicated
 )

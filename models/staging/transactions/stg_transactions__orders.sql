@@ -3,7 +3,8 @@
 -- for every order (docs/sources.md): a cancellation / return order (every line carries
 -- the declared marker) is no order and pays money back; a mixed order counts its
 -- positive lines as gross revenue and its cancelled lines plus declared refund amounts
--- as refunds.
+-- as refunds; a void order (every line of an order cancelled before it was paid) counts
+-- nothing and is no order.
 {{ config(enabled=var('transaction_sources') | length > 0) }}
 with
 
@@ -22,9 +23,13 @@ orders as (
         min(loaded_at) as loaded_at,
         max(loaded_at) as changed_at,
         min(case when is_cancellation then 1 else 0 end) = 1 as is_cancellation,
-        cast(sum(case when not is_cancellation then amount else 0 end) as decimal(18, 2)) as gross_revenue,
+        min(case when is_void then 1 else 0 end) = 1 as is_void,
         cast(
-            -sum(case when is_cancellation then amount else 0 end) + sum(refund_amount)
+            sum(case when not is_cancellation and not is_void then amount else 0 end)
+            as decimal(18, 2)
+        ) as gross_revenue,
+        cast(
+            sum(case when is_void then 0 when is_cancellation then -amount else refund_amount end)
             as decimal(18, 2)
         ) as refund_amount,
         count(*) as line_count
@@ -46,8 +51,8 @@ final as (
         identifier_5,
         ordered_at,
         cast(ordered_at as date) as order_date,
-        case when is_cancellation then 'returned' else 'paid' end as order_status,
-        not is_cancellation as is_order,
+        case when is_void then 'cancelled' when is_cancellation then 'returned' else 'paid' end as order_status,
+        not is_cancellation and not is_void as is_order,
         gross_revenue,
         refund_amount,
         cast(line_count as {{ dbt.type_bigint() }}) as line_count,

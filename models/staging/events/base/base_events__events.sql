@@ -7,8 +7,32 @@
 {%- set declared_sources = var('event_sources') %}
 with
 
-taxonomy as (
+seed_taxonomy as (
     select * from {{ ref('event_taxonomy') }}
+),
+
+-- a source's own event_names mapping (its declaration) joins the seed's rows
+taxonomy as (
+    select
+        source,
+        source_event_name,
+        event_name,
+        event_category,
+        channel,
+        is_user_initiated
+    from seed_taxonomy
+    {%- for declared in declared_sources if declared.get('event_names') %}
+    {%- for source_event_name, mapping in declared.event_names.items() %}
+    union all
+    select
+        '{{ declared.name }}' as source,
+        '{{ source_event_name | replace("'", "''") }}' as source_event_name,
+        '{{ mapping.event_name }}' as event_name,
+        '{{ mapping.event_category }}' as event_category,
+        '{{ mapping.channel }}' as channel,
+        {{ 'true' if mapping.is_user_initiated else 'false' }} as is_user_initiated
+    {%- endfor %}
+    {%- endfor %}
 ),
 
 {% for declared in declared_sources %}

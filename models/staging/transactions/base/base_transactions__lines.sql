@@ -4,7 +4,8 @@
 -- customer id, then the declared further identifiers), validated. reject_reason is null
 -- for lines fit for staging; the first failing check wins. A line without any
 -- identifier is valid (kept, counted in revenue, reaches no person). A cancellation /
--- return line (the declared marker) always pays money back: amount is -|amount|.
+-- return line (the declared marker) always pays money back: amount is -|amount|; a void
+-- line (an order cancelled before it was paid) counts nothing.
 {{ config(enabled=var('transaction_sources') | length > 0) }}
 {%- set declared_sources = var('transaction_sources') %}
 with
@@ -65,6 +66,12 @@ fx_rates as (
         {%- else -%}
         false as is_cancellation,
         {%- endif %}
+        {% if declared.get('void') -%}
+        {{ lw_mapped_boolean({'column': declared.void.flag_column, 'true_values': declared.void.flag_values}) }}
+            as is_void,
+        {%- else -%}
+        false as is_void,
+        {%- endif %}
         {#- the declared columns only: the same line in two files is one line twice -#}
         cast(to_json({
             {%- for column in declared.options.columns -%}
@@ -111,7 +118,7 @@ validated as (
             when keyed.ordered_at is null then 'unparseable_timestamp'
             when keyed.amount_local is null then 'unparseable_amount'
             when keyed.rate_to_base is null then 'unknown_currency'
-            when not keyed.is_cancellation and keyed.amount_local < 0 then 'negative_amount'
+            when not keyed.is_cancellation and not keyed.is_void and keyed.amount_local < 0 then 'negative_amount'
             when keyed.loaded_at is null then 'unparseable_timestamp'
             when {{ lw_is_future_timestamp('keyed.ordered_at', 'keyed.loaded_at') }} then 'future_timestamp'
         end as reject_reason
