@@ -54,14 +54,18 @@
     {{ return('') }}
 {%- endmacro %}
 
-{#- The per-file tables of a declared source on Spark: a list of {relation, path}, one
+{#- The per-file tables of a declared source on Spark: a list of {relation (quoted),
+    schema, identifier, path}, one
     per declared file, in the order of declared.paths (registered by
     lw_register_declared_tables, read by spark__lw_declared_read). -#}
 {% macro lw_declared_file_tables(declared) -%}
     {%- set tables = [] -%}
     {%- for path in declared.paths -%}
+        {%- set identifier = declared.name ~ '__' ~ loop.index -%}
         {%- do tables.append({
-            'relation': 'lw_declared.`' ~ declared.name ~ '__' ~ loop.index ~ '`',
+            'relation': 'lw_declared.`' ~ identifier ~ '`',
+            'schema': 'lw_declared',
+            'identifier': identifier,
             'path': path,
         }) -%}
     {%- endfor -%}

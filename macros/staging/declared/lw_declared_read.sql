@@ -149,7 +149,7 @@
         {%- set column_types = {} -%}
         {%- if execute and tables | length > 1 -%}
             {%- for table in tables -%}
-                {%- set relation = api.Relation.create(schema='lw_declared', identifier=table.relation.split('.')[1][1:-1]) -%}
+                {%- set relation = api.Relation.create(schema=table.schema, identifier=table.identifier) -%}
                 {%- set names = {} -%}
                 {%- for column in adapter.get_columns_in_relation(relation) -%}
                     {%- do names.update({column.name | lower: column.name}) -%}
@@ -164,9 +164,6 @@
         {%- for table in tables %}
         select
             {% if all_columns -%}
-            {%- for column in all_columns -%}
-            {%- set present = file_columns[loop.index0 if false else 0] -%}
-            {%- endfor -%}
             {%- set names = file_columns[loop.index0] -%}
             {%- for column in all_columns -%}
             {%- if (column | lower) in names -%}
