@@ -1,7 +1,7 @@
 -- How big do persons get? Distribution of identifiers per person, with the largest
 -- persons listed first. Run by hand (`dbt compile --select identity_component_sizes`
 -- then paste, or `dbt show --select identity_component_sizes`) when tuning
--- var('identity_max_neighbours_per_type'): a long tail of huge persons means a shared
+-- max_neighbours_per_type (var identifier_types): a long tail of huge persons means a shared
 -- identifier slipped through the over-merge guard.
 with
 

@@ -24,8 +24,9 @@
     reads the same values ('yyyyMMdd', 'd/M/yyyy H:m'). A numeric field followed by
     another field (no separator) keeps its fixed width (MM, dd, HH …); one followed by
     a separator or the end takes one or two digits as DuckDB's %m / %d / %H do (M, d,
-    H …). Literal text is quoted; %% is a percent sign. Directives without a Spark
-    equivalent raise a compilation error. -#}
+    H …). Literal text with letters or pattern symbols is quoted; %% is a percent sign.
+    The result goes inside a Spark SQL string literal (its quotes written \'). Directives
+    without a Spark equivalent raise a compilation error. -#}
 {% macro lw_strptime_to_spark_pattern(format) -%}
     {%- set fixed = {'Y': 'yyyy', 'y': 'yy', 'm': 'MM', 'd': 'dd', 'H': 'HH', 'I': 'hh',
                      'M': 'mm', 'S': 'ss', 'f': 'SSSSSS', 'j': 'DDD'} -%}
@@ -40,7 +41,7 @@
             {%- set char = format[i] -%}
             {%- if char == '%' and i + 1 < format | length and format[i + 1] != '%' -%}
                 {%- if literal -%}
-                    {%- do parts.append("''" ~ (literal | join('') | replace("'", "''''")) ~ "''") -%}
+                    {%- do parts.append(lw_spark_pattern_literal(literal | join(''))) -%}
                     {%- do literal.clear() -%}
                 {%- endif -%}
                 {%- set directive = format[i + 1] -%}
@@ -65,7 +66,20 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if literal -%}
-        {%- do parts.append("''" ~ (literal | join('') | replace("'", "''''")) ~ "''") -%}
+        {%- do parts.append(lw_spark_pattern_literal(literal | join(''))) -%}
     {%- endif -%}
     {{ return(parts | join('')) }}
+{%- endmacro %}
+
+{#- Literal text of a Spark datetime pattern, for a Spark SQL string literal: as is when
+    it holds no letters or pattern symbols, else quoted (\'T\'; a quote is \'\'). -#}
+{% macro lw_spark_pattern_literal(text) -%}
+    {%- set special = [] -%}
+    {%- for char in text -%}
+        {%- if char.isalpha() or char in "[]{}#'" -%}{%- do special.append(char) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if not special -%}
+        {{ return(text) }}
+    {%- endif -%}
+    {{ return("\\'" ~ (text | replace("'", "\\'\\'")) ~ "\\'") }}
 {%- endmacro %}

@@ -1,6 +1,6 @@
 -- One row per identifier link the over-merge guard refused, with the reason:
 -- what would have been merged without the guard. Review it when tuning
--- var('identity_max_neighbours_per_type') or seeds/identity_exclusions.csv.
+-- max_neighbours_per_type (var identifier_types) or seeds/identity_exclusions.csv.
 with
 
 links as (
