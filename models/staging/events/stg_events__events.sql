@@ -10,7 +10,7 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'event_key', 'loaded_at, event_at, raw_record') }}
+    {{ lw_deduplicate('validated', 'event_key', 'loaded_at, event_at, record_hash') }}
 ),
 
 final as (

@@ -17,8 +17,9 @@ quarantined as (
     select
         '{{ landing.source }}' as source,
         {% if landing.declaration -%}
-        -- a declared source: its files read as staging reads them, before any typing
-        (select count(*) from ({{ lw_declared_read(landing.declaration) }}) as raw_lines) as raw_rows,
+        -- a declared source: its base table holds one row per raw row (the files are
+        -- parsed once, there)
+        (select count(*) from {{ ref(landing.base) }} where {{ landing.filter }}) as raw_rows,
         (select count(*) from {{ ref(landing.staging) }} where {{ landing.filter }}) as staged_rows,
         {%- else -%}
         (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,

@@ -10,7 +10,7 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'account_identifier', 'updated_at desc, raw_record') }}
+    {{ lw_deduplicate('validated', 'account_identifier', 'updated_at desc, record_hash') }}
 ),
 
 final as (

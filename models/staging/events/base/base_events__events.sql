@@ -56,7 +56,7 @@ taxonomy as (
             {%- for column in declared.options.columns -%}
             '{{ column }}': raw."{{ column }}"{{ ', ' if not loop.last }}
             {%- endfor -%}
-        }) as varchar) as raw_record
+        }) as varchar) as raw_json
     from {{ declared.name }}_raw as raw
 ),
 
@@ -92,6 +92,33 @@ validated as (
         on
             unioned.taxonomy = taxonomy.source
             and unioned.source_event_name = taxonomy.source_event_name
+),
+
+-- the raw row is kept for rejected rows only (quarantine); record_hash breaks ties
+final as (
+    select
+        source,
+        taxonomy,
+        event_key,
+        event_id,
+        source_event_name,
+        event_name,
+        event_category,
+        channel,
+        is_user_initiated,
+        event_at,
+        loaded_at,
+        device,
+        identifier_1,
+        identifier_2,
+        identifier_3,
+        identifier_4,
+        identifier_5,
+        is_malformed_identifier,
+        reject_reason,
+        md5(raw_json) as record_hash,
+        case when reject_reason is not null then raw_json end as raw_record
+    from validated
 )
 
-select * from validated
+select * from final

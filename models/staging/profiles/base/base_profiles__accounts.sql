@@ -45,7 +45,7 @@ with
             {%- for column in declared.options.columns -%}
             '{{ column }}': raw."{{ column }}"{{ ', ' if not loop.last }}
             {%- endfor -%}
-        }) as varchar) as raw_record
+        }) as varchar) as raw_json
     from {{ declared.name }}_raw as raw
 ),
 
@@ -70,6 +70,32 @@ validated as (
             when unioned.updated_at is null then 'unparseable_timestamp'
         end as reject_reason
     from unioned
+),
+
+-- the raw row is kept for rejected rows only (quarantine); record_hash breaks ties
+final as (
+    select
+        source,
+        account_id,
+        account_identifier,
+        is_malformed_account_id,
+        referred_by_identifier,
+        updated_at,
+        loaded_at,
+        signup_date,
+        email,
+        phone_raw,
+        phone_e164,
+        country_code,
+        has_consent_email,
+        has_consent_sms,
+        has_consent_push,
+        has_consent_whatsapp,
+        is_account_closed,
+        reject_reason,
+        md5(raw_json) as record_hash,
+        case when reject_reason is not null then raw_json end as raw_record
+    from validated
 )
 
-select * from validated
+select * from final

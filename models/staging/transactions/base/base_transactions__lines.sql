@@ -77,7 +77,7 @@ fx_rates as (
             {%- for column in declared.options.columns -%}
             '{{ column }}': raw."{{ column }}"{{ ', ' if not loop.last }}
             {%- endfor -%}
-        }) as varchar) as raw_record
+        }) as varchar) as raw_json
     from {{ declared.name }}_raw as raw
 ),
 
@@ -96,7 +96,7 @@ keyed as (
         -- line is keyed by its content (an exact copy is a duplicate delivery)
         unioned.source || ':' || coalesce(
             {{ lw_file_basename('unioned.file_name') }} || '#' || cast(unioned.line_number as {{ dbt.type_string() }}),
-            md5(unioned.raw_record)
+            md5(unioned.raw_json)
         ) as line_key,
         fx_rates.rate_to_base
     from unioned
@@ -123,6 +123,41 @@ validated as (
             when {{ lw_is_future_timestamp('keyed.ordered_at', 'keyed.loaded_at') }} then 'future_timestamp'
         end as reject_reason
     from keyed
+),
+
+-- the raw line is kept for rejected lines only (quarantine): every other model reads
+-- the typed columns
+final as (
+    select
+        source,
+        line_key,
+        file_name,
+        line_number,
+        customer_id,
+        customer_identifier_type,
+        identifier_1,
+        identifier_2,
+        identifier_3,
+        identifier_4,
+        identifier_5,
+        is_malformed_identifier,
+        order_id,
+        has_declared_order_id,
+        product_id,
+        ordered_at,
+        loaded_at,
+        quantity,
+        amount_local,
+        refund_local,
+        currency_code,
+        rate_to_base,
+        amount,
+        refund_amount,
+        is_cancellation,
+        is_void,
+        reject_reason,
+        case when reject_reason is not null then raw_json end as raw_record
+    from validated
 )
 
-select * from validated
+select * from final
