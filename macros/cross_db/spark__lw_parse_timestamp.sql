@@ -21,10 +21,10 @@
 {%- endmacro %}
 
 {#- A strptime pattern ('%Y%m%d', '%d/%m/%Y %H:%M') → the Spark datetime pattern that
-    reads the same values ('yyyyMMdd', 'd/M/yyyy H:m'). A numeric field followed by
-    another field (no separator) keeps its fixed width (MM, dd, HH …); one followed by
-    a separator or the end takes one or two digits as DuckDB's %m / %d / %H do (M, d,
-    H …). Literal text with letters or pattern symbols is quoted; %% is a percent sign.
+    reads the same values ('yyyyMMdd', 'd/M/yyyy H:m'). A numeric field next to
+    another field (no separator between) keeps its fixed width (MM, dd, HH …: Spark
+    cannot split adjacent variable-width fields); one between separators or the ends
+    takes one or two digits as DuckDB's %m / %d / %H do (M, d, H …). Literal text with letters or pattern symbols is quoted; %% is a percent sign.
     The result goes inside a Spark SQL string literal (its quotes written \'). Directives
     without a Spark equivalent raise a compilation error. -#}
 {% macro lw_strptime_to_spark_pattern(format) -%}
@@ -34,7 +34,7 @@
     {%- set words = {'b': 'MMM', 'B': 'MMMM', 'a': 'EEE', 'A': 'EEEE', 'p': 'a', 'z': 'XX', 'Z': 'z'} -%}
     {%- set parts = [] -%}
     {%- set literal = [] -%}
-    {%- set state = {'i': 0} -%}
+    {%- set state = {'i': 0, 'after_field': false} -%}
     {%- for _ in range(format | length) -%}
         {%- set i = state.i -%}
         {%- if i < format | length -%}
@@ -46,7 +46,7 @@
                 {%- endif -%}
                 {%- set directive = format[i + 1] -%}
                 {%- set next_is_field = i + 2 < format | length and format[i + 2] == '%' -%}
-                {%- if directive in flexible and not next_is_field -%}
+                {%- if directive in flexible and not next_is_field and not state.after_field -%}
                     {%- do parts.append(flexible[directive]) -%}
                 {%- elif directive in fixed -%}
                     {%- do parts.append(fixed[directive]) -%}
@@ -55,13 +55,13 @@
                 {%- else -%}
                     {{ exceptions.raise_compiler_error("timestamp format '" ~ format ~ "': %" ~ directive ~ " has no Spark equivalent") }}
                 {%- endif -%}
-                {%- do state.update({'i': i + 2}) -%}
+                {%- do state.update({'i': i + 2, 'after_field': true}) -%}
             {%- elif char == '%' -%}
                 {%- do literal.append('%') -%}
-                {%- do state.update({'i': i + 2}) -%}
+                {%- do state.update({'i': i + 2, 'after_field': false}) -%}
             {%- else -%}
                 {%- do literal.append(char) -%}
-                {%- do state.update({'i': i + 1}) -%}
+                {%- do state.update({'i': i + 1, 'after_field': false}) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}

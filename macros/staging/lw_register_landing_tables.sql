@@ -87,14 +87,17 @@
     - parquet and json (JSON lines): the files' own types, nested objects as structs.
     - text: the whole file as one row (wholetext), column value; spark__lw_declared_read
       splits it into lines.
-    The schema is dropped first: tables of sources no longer declared go with it. -#}
-{% macro lw_register_declared_tables() -%}
-    {%- set declared_sources = [] -%}
-    {%- for kind in ['transaction_sources', 'event_sources', 'profile_sources'] -%}
-        {%- for declared in var(kind, []) -%}
-            {%- do declared_sources.append(declared) -%}
+    The schema is dropped first: tables of sources no longer declared go with it.
+    declared_sources: the declared sources (default: those of the three vars). -#}
+{% macro lw_register_declared_tables(declared_sources=none) -%}
+    {%- if declared_sources is none -%}
+        {%- set declared_sources = [] -%}
+        {%- for kind in ['transaction_sources', 'event_sources', 'profile_sources'] -%}
+            {%- for declared in var(kind, []) -%}
+                {%- do declared_sources.append(declared) -%}
+            {%- endfor -%}
         {%- endfor -%}
-    {%- endfor -%}
+    {%- endif -%}
     {%- do run_query('drop schema if exists lw_declared cascade') -%}
     {%- if not declared_sources -%}{{ return('') }}{%- endif -%}
     {%- do run_query('create schema if not exists lw_declared') -%}
