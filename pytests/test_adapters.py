@@ -296,8 +296,9 @@ def _with_builds(test):
 
 @_with_builds
 def test_build_publishes_all_nine_marts(build):
-    assert build.returncode == 0, (
-        f"{build.name}: `lw build --sources` exited {build.returncode}:\n{build.tail()}")
+    returncode = build.returncode
+    assert returncode == 0, (
+        f"{build.name}: `lw build --sources` exited {returncode}:\n{build.tail()}")
     counts = dict(build.sql("select table_name, row_count from meta.published_tables",
                             serving=True))
     missing = sorted(set(MARTS) - set(counts))

@@ -109,6 +109,7 @@ def test_cdnow_text_source_passes(tmp_path: Path) -> None:
             },
             "identifiers": [],
             "cancellation": None,
+            "void": None,
         }
     ]
     assert result["event_sources"] == result["profile_sources"] == []

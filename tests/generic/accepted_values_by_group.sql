@@ -5,11 +5,12 @@
     landing source on the quarantine table instead of one re-parse of each source.
 
     arguments: group_by (column), values (mapping group -> list of accepted values),
-    other_groups (optional list: accepted for every group not named in values, e.g. the
-    reasons of the transactions adapter, whose sources are named by configuration).
+    other_groups and other_values (optional): the groups named by configuration (e.g.
+    the declared sources) and the values accepted for each of them. A group in neither
+    values nor other_groups fails.
     Null values pass, like accepted_values (pair with not_null).
 -#}
-{% test accepted_values_by_group(model, column_name, group_by, values, other_groups=none) %}
+{% test accepted_values_by_group(model, column_name, group_by, values, other_groups=none, other_values=none) %}
 {%- if values is not mapping or values | length == 0
       or values.values() | select('none') | list | length > 0
       or values.values() | map('length') | select('equalto', 0) | list | length > 0 -%}
@@ -38,11 +39,11 @@ where not coalesce((
     ))
     {%- if not loop.last %} or{% endif %}
     {%- endfor %}
-    {%- if other_groups %}
-    or (group_value not in (
-        {%- for group in values.keys() %}{{ quote ~ (group | replace(quote, quote ~ quote)) ~ quote }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    {%- if other_groups and other_values %}
+    or (group_value in (
+        {%- for group in other_groups %}{{ quote ~ (group | replace(quote, quote ~ quote)) ~ quote }}{% if not loop.last %}, {% endif %}{% endfor -%}
     ) and value in (
-        {%- for value in other_groups %}{{ quote ~ (value | replace(quote, quote ~ quote)) ~ quote }}{% if not loop.last %}, {% endif %}{% endfor -%}
+        {%- for value in other_values %}{{ quote ~ (value | replace(quote, quote ~ quote)) ~ quote }}{% if not loop.last %}, {% endif %}{% endfor -%}
     ))
     {%- endif %}
 ), false)

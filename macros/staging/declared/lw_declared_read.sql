@@ -143,22 +143,35 @@
         ) as split_lines
     {%- else -%}
         {#- union by name: every file's columns (known once the hook has created the
-            tables, i.e. at execution; at parse time a single star stands in) -#}
+            tables, i.e. at execution; at parse time a star stands in), in DuckDB's
+            order: options.columns (the first file's, in file order: Spark's JSON reader
+            sorts fields by name) then any further ones in order of appearance -#}
         {%- set file_columns = [] -%}
         {%- set all_columns = [] -%}
         {%- set column_types = {} -%}
-        {%- if execute and tables | length > 1 -%}
+        {%- set spelling = {} -%}
+        {%- if execute -%}
+            {%- set first_seen = [] -%}
             {%- for table in tables -%}
                 {%- set relation = api.Relation.create(schema=table.schema, identifier=table.identifier) -%}
                 {%- set names = {} -%}
                 {%- for column in adapter.get_columns_in_relation(relation) -%}
                     {%- do names.update({column.name | lower: column.name}) -%}
                     {%- if (column.name | lower) not in column_types -%}
-                        {%- do all_columns.append(column.name) -%}
+                        {%- do first_seen.append(column.name) -%}
                         {%- do column_types.update({column.name | lower: column.data_type}) -%}
+                        {%- do spelling.update({column.name | lower: column.name}) -%}
                     {%- endif -%}
                 {%- endfor -%}
                 {%- do file_columns.append(names) -%}
+            {%- endfor -%}
+            {%- set placed = [] -%}
+            {%- for column in (options.get('columns') or []) + first_seen -%}
+                {%- if (column | lower) in column_types and (column | lower) not in placed -%}
+                    {%- do placed.append(column | lower) -%}
+                    {#- spelled as the first file that has it spells it -#}
+                    {%- do all_columns.append(spelling[column | lower]) -%}
+                {%- endif -%}
             {%- endfor -%}
         {%- endif -%}
         {%- for table in tables %}
