@@ -110,7 +110,8 @@ MARTS = ("dim_customers", "fct_customer_lifecycle", "fct_lifecycle_history",
 def test_cdnow_gets_all_nine_marts_gated_and_published(built):
     """A transactions-only input: every mart, through the gates, published."""
     with duckdb.connect(str(built["serving"]), read_only=True) as con:
-        counts = dict(con.execute("select table_name, row_count from meta.published_tables").fetchall())
+        counts = dict(con.execute(
+            "select table_name, row_count from meta.published_tables").fetchall())
         as_of = con.execute("select as_of_date from meta.publish_info").fetchone()[0]
     assert set(MARTS) <= set(counts), sorted(counts)
     assert str(as_of) == CDNOW_AS_OF_DATE

@@ -60,7 +60,9 @@ DECLARATION = """\
 identifier_types:
   shop_id: {normalise: trim, pattern: '^[0-9]+$'}
   ga_pseudo_id: {normalise: trim, pattern: '^[0-9]+\\.[0-9]+$'}
-  anon_uuid: {normalise: lower, pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'}
+  anon_uuid:
+    normalise: lower
+    pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 transaction_sources:
   - name: rule_orders
     path: orders.csv

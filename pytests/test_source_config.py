@@ -100,7 +100,8 @@ def test_cdnow_text_source_passes(tmp_path: Path) -> None:
             "paths": [str((tmp_path / "data" / "cdnow.txt").resolve())],
             "format": "text",
             # every column of the file, in file order: what dbt's reader selects
-            "options": {"header": True, "columns": ["customer_id", "date", "cd_count", "dollar_value"]},
+            "options": {"header": True,
+                        "columns": ["customer_id", "date", "cd_count", "dollar_value"]},
             "where": None,
             "columns": {
                 "customer_id": {"column": "customer_id", "identifier_type": "customer"},

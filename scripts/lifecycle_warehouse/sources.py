@@ -150,7 +150,8 @@ class Column(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Column:
-        given = [name for name in ("column", "value", "expression") if getattr(self, name) is not None]
+        given = [name for name in ("column", "value", "expression")
+                 if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of column, value and expression"
@@ -358,7 +359,8 @@ class _FileSource(_Model):
         return [field for field, ref in self.columns if isinstance(ref, TimestampColumn)]
 
     def identifier_refs(self) -> list[tuple[str, IdentifierColumn]]:
-        return [(f"identifiers[{i}]", ref) for i, ref in enumerate(getattr(self, "identifiers", []))]
+        return [(f"identifiers[{i}]", ref)
+                for i, ref in enumerate(getattr(self, "identifiers", []))]
 
 
 class VoidRule(_Model):

@@ -6,7 +6,7 @@
     {%- if ref is none -%}
         {{ return(none) }}
     {%- elif ref.get('column') is not none -%}
-        {{ return("nullif(trim(cast(" ~ relation_alias ~ '."' ~ ref.column ~ '" as ' ~ dbt.type_string() ~ ")), '')") }}
+        {{ return("nullif(trim(cast(" ~ relation_alias ~ '.' ~ adapter.quote(ref.column) ~ ' as ' ~ dbt.type_string() ~ ")), '')") }}
     {%- elif ref.get('value') is not none -%}
         {{ return("'" ~ (ref.value | replace("'", "''")) ~ "'") }}
     {%- else -%}

@@ -52,11 +52,7 @@ taxonomy as (
         {{ lw_mapped_timestamp(columns.get('loaded_at') or columns.occurred_at) }} as loaded_at,
         {{ lw_mapped(columns.get('device')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as device,
         {{ lw_declared_identifiers(declared.identifiers) }},
-        cast(to_json({
-            {%- for column in declared.options.columns -%}
-            '{{ column }}': raw."{{ column }}"{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        }) as varchar) as raw_json
+        {{ lw_columns_to_json('raw', declared.options.columns) }} as raw_json
     from {{ declared.name }}_raw as raw
 ),
 

@@ -41,11 +41,7 @@ with
         {{ lw_mapped_boolean(columns.get('consent_push')) }} as has_consent_push,
         {{ lw_mapped_boolean(columns.get('consent_whatsapp')) }} as has_consent_whatsapp,
         {{ lw_mapped_boolean(columns.get('account_closed')) }} as is_account_closed,
-        cast(to_json({
-            {%- for column in declared.options.columns -%}
-            '{{ column }}': raw."{{ column }}"{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        }) as varchar) as raw_json
+        {{ lw_columns_to_json('raw', declared.options.columns) }} as raw_json
     from {{ declared.name }}_raw as raw
 ),
 

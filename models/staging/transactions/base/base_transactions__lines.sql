@@ -73,11 +73,7 @@ fx_rates as (
         false as is_void,
         {%- endif %}
         {#- the declared columns only: the same line in two files is one line twice -#}
-        cast(to_json({
-            {%- for column in declared.options.columns -%}
-            '{{ column }}': raw."{{ column }}"{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        }) as varchar) as raw_json
+        {{ lw_columns_to_json('raw', declared.options.columns) }} as raw_json
     from {{ declared.name }}_raw as raw
 ),
 
