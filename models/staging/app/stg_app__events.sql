@@ -1,7 +1,12 @@
 -- One row per app event that passed validation, first delivery kept.
 -- Incremental: each run appends the validated rows loaded since the last run (minus
 -- var('incremental_lookback_hours')) whose key is not yet staged; --full-refresh rebuilds.
-{{ config(enabled=lw_source_enabled('app'), materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(
+    enabled=lw_source_enabled('app'),
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail'
+) }}
 
 with
 

@@ -2,7 +2,12 @@
 -- The recipient leaves staging only as a hash (email / phone) or a device id.
 -- Incremental: each run appends the validated rows loaded since the last run (minus
 -- var('incremental_lookback_hours')) whose key is not yet staged; --full-refresh rebuilds.
-{{ config(enabled=lw_source_enabled('messaging'), materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(
+    enabled=lw_source_enabled('messaging'),
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail'
+) }}
 
 with
 
