@@ -58,6 +58,12 @@ class BuildInputs:
     def demo_sources(self) -> tuple[str, ...]:
         return tuple(self.dbt_vars.get("demo_sources", ()))
 
+    @property
+    def declared_kinds(self) -> tuple[str, ...]:
+        """The kinds of declared source the build has (transaction_sources, …)."""
+        return tuple(kind for kind in ("transaction_sources", "event_sources", "profile_sources")
+                     if self.dbt_vars.get(kind))
+
     def dbt_args(self) -> list[str]:
         return ["--vars", json.dumps(self.dbt_vars, sort_keys=True),
                 "--target-path", str(self.target_path)]
@@ -185,7 +191,8 @@ def gated_build(
     config = (load_gate_config(deployment=demo_gate_bounds(), deployment_source=DEMO_DECLARATION)
               if inputs is None else
               load_gate_config(deployment=inputs.gates, deployment_source=inputs.declaration,
-                               demo_sources=inputs.demo_sources))
+                               demo_sources=inputs.demo_sources,
+                               declared_kinds=inputs.declared_kinds))
     docs_dir = docs_dir or default_docs_dir()
     history = load_history(serving)
     report = BuildReport(paths=paths, serving=serving)

@@ -768,6 +768,7 @@ def _parsed(con: duckdb.DuckDBPyConnection, values: list[str], fmt: str) -> list
 
 _GUESS_FORMATS = (
     "iso8601",
+    "%Y-%m-%d %H:%M:%S %z",
     "%Y%m%d",
     "%m/%d/%Y %H:%M",
     "%d/%m/%Y %H:%M",

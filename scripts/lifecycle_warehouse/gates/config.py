@@ -264,14 +264,16 @@ def load_gate_config(
     deployment: dict | None = None,
     deployment_source: Path | None = None,
     demo_sources: tuple[str, ...] | None = None,
+    declared_kinds: tuple[str, ...] = (),
 ) -> GateConfig:
     """Reads `path` (default: quality_gates.yml at the repository root), deep-merges the
     deployment's bounds over it (the `gates:` section of the build's sources file,
     `deployment`), then the file named by env LW_GATES_CONFIG, if set.
 
     demo_sources: the demo sources of the build; null-rate and value-range bounds of the
-    staging tables of the other demo sources are dropped (those tables are not built).
-    None keeps every bound (a demo build)."""
+    staging tables of the other demo sources are dropped (those tables are not built),
+    and tables no source of the build feeds (FED_ONLY_BY; declared_kinds: the declared
+    source kinds present) may be empty. None keeps every bound (a demo build)."""
     base = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     data = _read_yaml(base)
     sources = [base.resolve()]
@@ -279,7 +281,7 @@ def load_gate_config(
         data = deep_merge(data, deployment)
         sources.append(Path(deployment_source or "<sources file>").resolve())
     if demo_sources is not None:
-        data = _without_absent_demo_tables(data, demo_sources)
+        data = _without_absent_demo_tables(data, demo_sources, declared_kinds)
     override = os.environ.get(OVERRIDE_ENV)
     if override:
         override_path = Path(override)
@@ -291,35 +293,65 @@ def load_gate_config(
 DEMO_STAGING_TABLE = re.compile(r"^staging\.stg_(web|app|messaging|store_pos|online_orders|crm)__")
 
 
-# Intermediate tables fed only by some demo sources (the others carry no identifier
-# pairs, no customer profiles): empty, and allowed to be, in a build without any of them.
+# Tables fed only by sources of some kind: empty, and allowed to be, in a build that has
+# none of them. A kind is present through a demo source or a declared source kind.
+ORDERS = ({"online_orders", "store_pos"}, {"transaction_sources"})
+PROFILES = ({"crm"}, {"profile_sources"})
+# declared sources link only when they map several identifiers: never required
+LINKS = ({"web", "app", "store_pos", "online_orders", "crm"}, set())
+# user-initiated activity: events, orders
+ACTIVITY = ({"web", "app", "messaging", "store_pos", "online_orders"},
+            {"transaction_sources", "event_sources"})
 FED_ONLY_BY = {
-    "identity.int_identity__co_occurrences": ("web", "app", "store_pos", "online_orders", "crm"),
-    "identity.int_identity__links": ("web", "app", "store_pos", "online_orders", "crm"),
-    "intermediate.int_person_profiles": ("crm",),
-    "intermediate.int_person_contactability": ("crm",),
-    "intermediate.int_person_referrals": ("crm",),
+    "intermediate": {
+        "identity.int_identity__co_occurrences": LINKS,
+        "identity.int_identity__links": LINKS,
+        "intermediate.int_person_profiles": PROFILES,
+        "intermediate.int_person_contactability": PROFILES,
+        # referrals need a referrer column, which declared profiles may not have
+        "intermediate.int_person_referrals": ({"crm"}, set()),
+        "intermediate.int_sessions_built": ACTIVITY,
+        "intermediate.int_person_days": ACTIVITY,
+        "intermediate.int_orders": ORDERS,
+        "intermediate.int_person_purchase_days": ORDERS,
+        "intermediate.int_person_value_metrics": ORDERS,
+        "intermediate.int_person_clv_predictions": ORDERS,
+    },
+    "marts": {
+        "marts.fct_customer_value": ORDERS,
+        "marts.fct_rfm": ORDERS,
+        "marts.fct_growth_accounting": ACTIVITY,
+        "marts.fct_lifecycle_transitions": ACTIVITY,
+        # a quiet day fires no trigger; the demo's always do
+        "marts.fct_customer_triggers": (
+            {"web", "app", "messaging", "store_pos", "online_orders", "crm"}, set()),
+    },
 }
 
 
-def _without_absent_demo_tables(data: dict, demo_sources: tuple[str, ...]) -> dict:
+def _without_absent_demo_tables(data: dict, demo_sources: tuple[str, ...],
+                                declared_kinds: tuple[str, ...] = ()) -> dict:
     """`data` without the per-table bounds of demo staging tables not in this build, and
     with the tables no source of this build feeds allowed to be empty."""
     def keep(table: str) -> bool:
         match = DEMO_STAGING_TABLE.match(table)
         return match is None or match.group(1) in demo_sources
 
-    staging = dict(data.get("staging") or {})
+    data = copy.deepcopy(data)
+    staging = data.setdefault("staging", {}) or {}
     for key in ("null_rates", "value_ranges"):
         if isinstance(staging.get(key), dict):
             staging[key] = {table: bounds for table, bounds in staging[key].items() if keep(table)}
-    intermediate = copy.deepcopy(data.get("intermediate") or {})
-    volume = intermediate.setdefault("volume", {})
-    unfed = [table for table, feeders in FED_ONLY_BY.items()
-             if not set(feeders) & set(demo_sources)]
-    volume["allow_empty"] = [*volume.get("allow_empty", []),
-                             *(t for t in unfed if t not in volume.get("allow_empty", []))]
-    return {**data, "staging": staging, "intermediate": intermediate}
+    for layer, tables in FED_ONLY_BY.items():
+        volume = (data.setdefault(layer, {}) or {}).setdefault("volume", {})
+        allowed = list(volume.get("allow_empty", []))
+        for table, (demo_feeders, declared_feeders) in tables.items():
+            fed = (set(demo_feeders) & set(demo_sources)
+                   or set(declared_feeders) & set(declared_kinds))
+            if not fed and table not in allowed:
+                allowed.append(table)
+        volume["allow_empty"] = allowed
+    return data
 
 
 DEMO_DECLARATION = PROJECT_ROOT / "sources" / "demo.yml"
