@@ -251,7 +251,40 @@ def test_bad_regex_in_identifier_types(tmp_path: Path) -> None:
     assert message.startswith(
         "identifier_types.user.pattern: '^U[0-9{8}$' is not a valid regular expression"
     )
-    assert "Fix: correct the regex (Python `re` syntax) or set pattern: null" in message
+    assert "Fix: correct the regex (RE2 syntax, as DuckDB runs it) or set pattern: null" in message
+
+
+def test_regex_duckdb_cannot_run_is_refused(tmp_path: Path) -> None:
+    """Python's re accepts a lookahead; DuckDB (RE2), where the pattern runs, does not."""
+    yaml_text = CDNOW_YAML + "identifier_types:\n  user: {pattern: '^(?=U)U[0-9]{8}$'}\n"
+    declaration, environ = cdnow(tmp_path, yaml_text)
+    assert "is not a valid regular expression" in error_of(declaration, environ)
+
+
+def test_event_source_without_a_taxonomy_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "events.jsonl", '{"id": "1", "name": "view", "ts": "2024-01-01T00:00:00Z", '
+                                     '"uid": "7"}\n')
+    declaration = tmp_path / "sources.yml"
+    declaration.write_text(
+        "event_sources:\n"
+        "  - name: clicks\n"
+        "    path: events.jsonl\n"
+        "    format: json\n"
+        "    columns:\n"
+        "      event_id: {column: id}\n"
+        "      event_name: {column: name}\n"
+        "      occurred_at: {column: ts, format: iso8601}\n"
+        "    identifiers:\n"
+        "      - {column: uid, identifier_type: customer}\n")
+    message = error_of(declaration, {})
+    assert message.startswith("source 'clicks': taxonomy 'clicks' has no rows in "
+                              "seeds/event_taxonomy.csv")
+    assert "Fix: map the event names under event_names" in message
+
+
+def test_a_demo_order_source_name_is_reserved(tmp_path: Path) -> None:
+    declaration, environ = cdnow(tmp_path, CDNOW_YAML.replace("name: cdnow", "name: store"))
+    assert "'store' is a built-in demo source name" in error_of(declaration, environ)
 
 
 def test_second_csv_of_a_glob_lacks_a_column(tmp_path: Path) -> None:

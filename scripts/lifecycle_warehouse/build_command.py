@@ -60,7 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(= --sources sources/cdnow.yml)")
     p.add_argument("--sources", type=Path, metavar="FILE.yml",
                    help="build the sources this declaration file names (docs/sources.md); "
-                   "checked before any model runs")
+                   "checked before any model runs; default database data/build/<name>.duckdb "
+                   "and serving file data/serving/<name>.duckdb (<name>: the file's, or its "
+                   "folder's for a sources.yml)")
     p.add_argument("--as-of-date", metavar="YYYY-MM-DD",
                    help="pin as_of_date (default: the last complete day in the data)")
     p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
@@ -101,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
         paths = dataclasses.replace(
             paths, database=args.database.resolve() if args.database else cdnow_database())
         args.serving = args.serving or cdnow_serving_path()
+    elif declaration is not None:
+        # a declared build never lands in (or publishes over) the demo's files
+        name = declared_build_name(declaration)
+        if not args.database:
+            paths = dataclasses.replace(
+                paths, database=(PROJECT_ROOT / "data" / "build" / f"{name}.duckdb").resolve())
+        args.serving = args.serving or PROJECT_ROOT / "data" / "serving" / f"{name}.duckdb"
     serving = (args.serving or default_serving_path()).resolve()
     try:
         inputs = None
@@ -143,6 +152,13 @@ def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> Buil
                        # one target dir per sources file: their manifests differ
                        target_path=PROJECT_ROOT / "target" / "sources"
                        / f"{declaration.parent.name}-{declaration.stem}")
+
+
+def declared_build_name(declaration: Path) -> str:
+    """The default file name of a declared build: the sources file's name, or its folder's
+    when the file is called sources.yml (examples/my_shop/sources.yml -> my_shop)."""
+    declaration = declaration.resolve()
+    return declaration.parent.name if declaration.stem == "sources" else declaration.stem
 
 
 def demo_inputs(*, as_of_date: str) -> BuildInputs:

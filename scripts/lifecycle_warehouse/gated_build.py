@@ -228,7 +228,8 @@ def gated_build(
         metadata = ({"landing_dir": str(paths.landing_dir)} if inputs is None else
                     {"sources_file": str(inputs.declaration),
                      "sources": [*inputs.demo_sources,
-                                 *(s["name"] for s in inputs.dbt_vars["transaction_sources"])]})
+                                 *(source["name"] for kind in inputs.declared_kinds
+                                   for source in inputs.dbt_vars[kind])]})
         report.published = publish(paths.database, serving, keep=keep, metadata=metadata)
         report.publish_seconds = time.perf_counter() - started
         save_history(serving, volumes)

@@ -5,7 +5,7 @@ from the run results and the built database (row counts per layer, reconciliatio
 of raw vs staged + quarantined + duplicates, RFM segments). The write-audit-publish
 gates of a later issue hook in here, layer by layer.
 
-`lw build --source cdnow` (`build_cdnow`) builds the value / RFM / lifecycle marts
+`lw build --source cdnow` (sources/cdnow.yml through the gated build) builds the marts
 from the real CDNOW transactions shipped with `lifetimes` into their own database
 (default data/build/cdnow.duckdb), never the synthetic one.
 """
@@ -36,7 +36,6 @@ SUMMARY_SCHEMAS = ("staging", "identity", "intermediate", "marts")
 CDNOW_AS_OF_DATE = "1998-06-30"
 CDNOW_DECLARATION = PROJECT_ROOT / "sources" / "cdnow.yml"
 DEMO_DECLARATION = PROJECT_ROOT / "sources" / "demo.yml"
-CDNOW_TARGET_PATH = PROJECT_ROOT / "target" / "cdnow"
 
 
 class BuildError(RuntimeError):
@@ -220,29 +219,6 @@ def cdnow_dbt_args() -> tuple[list[str], list[str]]:
         raise BuildError(f"{CDNOW_DECLARATION}: {error}") from None
     dbt_vars = json.dumps({**declared, "as_of_date": CDNOW_AS_OF_DATE})
     return ["--vars", dbt_vars], []
-
-
-def build_cdnow(
-    paths: Paths, target: str | None = None, full_refresh: bool = False
-) -> list[StepResult]:
-    """Seeds and builds the CDNOW marts and their parents (models, tests, unit tests).
-
-    Runs with the arguments of cdnow_dbt_args and its own target path (the manifest
-    differs from the synthetic one).
-    """
-    source_file = cdnow_file()
-    dbt_vars, select = cdnow_dbt_args()
-    common = [*dbt_vars, "--target-path", str(CDNOW_TARGET_PATH)]
-    refresh = ["--full-refresh"] if full_refresh else []
-    with _environment({"LW_CDNOW_PATH": str(source_file)}):
-        steps = [run_dbt(["seed", *common, *refresh], paths, target)]
-        steps.append(run_dbt(
-            ["build", *select, "--exclude", "resource_type:seed", *common, *refresh],
-            paths, target,
-        ))
-    for step in steps:  # the vars JSON and target path only clutter the summary
-        step.command = step.command.split(" --vars ")[0]
-    return steps
 
 
 def _existing_tables(database: Path) -> set[tuple[str, str]]:

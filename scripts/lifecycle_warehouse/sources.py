@@ -34,6 +34,7 @@ mistake raises `SourceConfigError`: one message naming the source, the field and
 
 from __future__ import annotations
 
+import csv
 import difflib
 import glob
 import os
@@ -122,12 +123,15 @@ class IdentifierType(_Model):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
+            # the pattern runs in DuckDB (RE2): no lookarounds, no backreferences
             try:
-                re.compile(value)
-            except re.error as exc:
+                with duckdb.connect() as con:
+                    con.execute("select regexp_matches('', ?)", [value]).fetchall()
+            except duckdb.Error as exc:
+                reason = str(exc).splitlines()[0]
                 raise ValueError(
-                    f"{value!r} is not a valid regular expression ({exc}). "
-                    "Fix: correct the regex (Python `re` syntax) or set pattern: null"
+                    f"{value!r} is not a valid regular expression ({reason}). "
+                    "Fix: correct the regex (RE2 syntax, as DuckDB runs it) or set pattern: null"
                 ) from None
         return value
 
@@ -306,10 +310,12 @@ class _FileSource(_Model):
                 f"{value!r} is not a valid source name. Fix: use lower-case letters, "
                 "digits and underscores, starting with a letter (e.g. my_orders)"
             )
-        if value in DEMO_SOURCES:
+        # the demo sources, and the demo's order sources (order keys 'online:' / 'store:')
+        reserved = (*DEMO_SOURCES, "online", "store")
+        if value in reserved:
             raise ValueError(
-                f"{value!r} is a built-in demo source. Fix: choose another name "
-                f"(reserved: {', '.join(DEMO_SOURCES)})"
+                f"{value!r} is a built-in demo source name. Fix: choose another name "
+                f"(reserved: {', '.join(reserved)})"
             )
         return value
 
@@ -518,6 +524,17 @@ def _check_cross_fields(decl: Declaration) -> None:
                 source=source.name,
             )
         seen.add(source.name)
+    taxonomies = _seed_taxonomies()
+    for source in decl.event_sources:
+        wanted = source.taxonomy or source.name
+        if source.event_names is None and wanted not in taxonomies:
+            raise SourceConfigError(
+                f"taxonomy {wanted!r} has no rows in seeds/event_taxonomy.csv (taxonomies: "
+                f"{', '.join(sorted(taxonomies))}), so every event would be quarantined. Fix: "
+                "map the event names under event_names, name a taxonomy of the seed, or add "
+                "its rows to the seed",
+                source=source.name,
+            )
     types_ = decl.merged_identifier_types()
     for _kind, _index, source in decl.declared():
         for field, ref in source.identifier_refs():
@@ -529,6 +546,13 @@ def _check_cross_fields(decl: Declaration) -> None:
                     f"{wanted!r} under identifier_types",
                     source=source.name,
                 )
+
+
+def _seed_taxonomies() -> set[str]:
+    """The taxonomies (values of `source`) of seeds/event_taxonomy.csv."""
+    seed = Path(__file__).resolve().parents[2] / "seeds" / "event_taxonomy.csv"
+    with seed.open(encoding="utf-8") as handle:
+        return {row["source"] for row in csv.DictReader(handle)}
 
 
 def _resolve_files(

@@ -17,6 +17,9 @@
     {%- elif format in ('epoch_s', 'epoch_ms', 'epoch_us') -%}
         {%- set micros_per_unit = {'epoch_s': 1000000, 'epoch_ms': 1000, 'epoch_us': 1}[format] -%}
         make_timestamp(try_cast({{ expr }} as bigint) * {{ micros_per_unit }})
+    {%- elif '%z' in format or '%Z' in format -%}
+        {#- the value carries its offset: converted from it, time_zone does not apply -#}
+        cast(timezone('UTC', try_strptime({{ expr }}, '{{ format }}')) as timestamp)
     {%- else -%}
         {{ lw_local_to_utc('try_strptime(' ~ expr ~ ", '" ~ format ~ "')", "'" ~ time_zone ~ "'") }}
     {%- endif -%}

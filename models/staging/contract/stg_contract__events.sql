@@ -216,14 +216,22 @@ transactions as (
         transaction_orders.ordered_at as event_at,
         cast(null as {{ dbt.type_string() }}) as device,
         transaction_orders.loaded_at,
-        transaction_orders.changed_at,
+        -- without a load time a later file may bring older orders: re-read every build
+        case
+            when transaction_orders.has_load_time then transaction_orders.changed_at
+            else {{ lw_run_started_at() }}
+        end as changed_at,
         false as is_late_arriving,
         false as is_append_only
     from transaction_orders
     inner join taxonomy
         on
             taxonomy.source = 'transactions'
-            and taxonomy.source_event_name = case when transaction_orders.is_order then 'purchase' else 'return' end
+            and taxonomy.source_event_name = case
+                when transaction_orders.is_order then 'purchase'
+                when transaction_orders.order_status = 'cancelled' then 'cancelled'
+                else 'return'
+            end
 ),
 
 {% endif -%}
@@ -246,9 +254,10 @@ declared_events as (
         event_at,
         device,
         loaded_at,
-        loaded_at as changed_at,
+        -- without a load time a later file may bring older events: re-read every build
+        case when has_load_time then loaded_at else {{ lw_run_started_at() }} end as changed_at,
         is_late_arriving,
-        true as is_append_only
+        has_load_time as is_append_only
     from declared_events_staged
 ),
 
@@ -272,7 +281,8 @@ declared_profiles as (
         cast(declared_accounts.signup_date as timestamp) as event_at,
         cast(null as {{ dbt.type_string() }}) as device,
         declared_accounts.loaded_at,
-        declared_accounts.loaded_at as changed_at,
+        -- profiles have no load time: re-read every build
+        {{ lw_run_started_at() }} as changed_at,
         false as is_late_arriving,
         false as is_append_only
     from declared_accounts

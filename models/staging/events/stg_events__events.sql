@@ -26,6 +26,7 @@ final as (
         event_at,
         cast(event_at as date) as event_date,
         device,
+        has_load_time,
         identifier_1,
         identifier_2,
         identifier_3,

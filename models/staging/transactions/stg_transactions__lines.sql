@@ -1,5 +1,5 @@
 -- One row per valid transaction line of any declared transaction source (docs/sources.md),
--- first delivery kept: money in the base currency (negative for a cancellation or
+-- the newest delivery of a line kept (a declared line_id updated by a later export): money in the base currency (negative for a cancellation or
 -- return), refund_amount the money refunded on the line (positive), the customer as its
 -- identifier type stages it and every identifier typed (identifier_1 = the customer id,
 -- then the declared further ones; all null when the line names none: kept, counted in
@@ -13,7 +13,7 @@ validated as (
 ),
 
 deduplicated as (
-    {{ lw_deduplicate('validated', 'line_key', 'loaded_at, file_name, line_number') }}
+    {{ lw_deduplicate('validated', 'line_key', 'loaded_at desc, file_name, line_number') }}
 ),
 
 final as (
@@ -36,6 +36,7 @@ final as (
         refund_amount,
         is_cancellation,
         is_void,
+        has_load_time,
         loaded_at
     from deduplicated
 )

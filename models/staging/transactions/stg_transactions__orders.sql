@@ -24,6 +24,9 @@ orders as (
         max(loaded_at) as changed_at,
         min(case when is_cancellation then 1 else 0 end) = 1 as is_cancellation,
         min(case when is_void then 1 else 0 end) = 1 as is_void,
+        -- an order counts when one of its lines is a sale (neither void nor a reversal)
+        max(case when not is_void and not is_cancellation then 1 else 0 end) = 1 as has_sale,
+        min(case when has_load_time then 1 else 0 end) = 1 as has_load_time,
         cast(
             sum(case when not is_cancellation and not is_void then amount else 0 end)
             as decimal(18, 2)
@@ -51,11 +54,12 @@ final as (
         identifier_5,
         ordered_at,
         cast(ordered_at as date) as order_date,
-        case when is_void then 'cancelled' when is_cancellation then 'returned' else 'paid' end as order_status,
-        not is_cancellation and not is_void as is_order,
+        case when has_sale then 'paid' when is_void then 'cancelled' else 'returned' end as order_status,
+        has_sale as is_order,
         gross_revenue,
         refund_amount,
         cast(line_count as {{ dbt.type_bigint() }}) as line_count,
+        has_load_time,
         loaded_at,
         changed_at
     from orders

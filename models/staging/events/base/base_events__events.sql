@@ -21,6 +21,10 @@ taxonomy as (
         channel,
         is_user_initiated
     from seed_taxonomy
+    -- a source mapping its own names does not also take seed rows of its name
+    where source not in (
+        '{{ (declared_sources | selectattr('event_names') | map(attribute='name') | list + ['']) | join("', '") }}'
+    )
     {%- for declared in declared_sources if declared.get('event_names') %}
     {%- for source_event_name, mapping in declared.event_names.items() %}
     union all
@@ -51,6 +55,7 @@ taxonomy as (
         -- no load time declared: an event counts as loaded when it happened
         {{ lw_mapped_timestamp(columns.get('loaded_at') or columns.occurred_at) }} as loaded_at,
         {{ lw_mapped(columns.get('device')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as device,
+        {{ 'true' if columns.get('loaded_at') else 'false' }} as has_load_time,
         {{ lw_declared_identifiers(declared.identifiers) }},
         {{ lw_columns_to_json('raw', declared.options.columns) }} as raw_json
     from {{ declared.name }}_raw as raw
@@ -105,6 +110,7 @@ final as (
         event_at,
         loaded_at,
         device,
+        has_load_time,
         identifier_1,
         identifier_2,
         identifier_3,

@@ -17,7 +17,7 @@ with
 {{ declared.name }}_typed as (
     select
         '{{ declared.name }}' as source,
-        {{ lw_normalized_identifier_value(lw_mapped(columns.account_id), account_type) }} as account_id,
+        {{ lw_normalize_identifier(lw_mapped(columns.account_id), account_type) }} as account_id,
         {{ lw_mapped_identifier(columns.account_id) }} as account_identifier,
         {{ lw_mapped_identifier_is_malformed(columns.account_id) }} as is_malformed_account_id,
         {% if columns.get('referred_by') -%}

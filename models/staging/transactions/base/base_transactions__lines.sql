@@ -34,6 +34,8 @@ fx_rates as (
         {{ lw_mapped(columns.get('order_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_id,
         {{ 'true' if columns.get('order_id') else 'false' }} as has_declared_order_id,
         {{ lw_mapped(columns.get('product_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as product_id,
+        {{ lw_mapped(columns.get('line_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as line_id,
+        {{ 'true' if columns.get('loaded_at') else 'false' }} as has_load_time,
         {{ lw_mapped_timestamp(columns.ordered_at) }} as ordered_at,
         -- no load time declared: a line counts as loaded when it happened
         {{ lw_mapped_timestamp(columns.get('loaded_at') or columns.ordered_at) }} as loaded_at,
@@ -47,8 +49,12 @@ fx_rates as (
         {%- endif %}
         {% if columns.get('refund_amount') -%}
         coalesce({{ lw_mapped_decimal(columns.refund_amount) }}, 0) as refund_local,
+        -- an empty refund is none; a refund that is no number is quarantined
+        {{ lw_mapped(columns.refund_amount) }} is not null and {{ lw_mapped_decimal(columns.refund_amount) }} is null
+            as is_unparseable_refund,
         {%- else -%}
         cast(0 as decimal(18, 4)) as refund_local,
+        false as is_unparseable_refund,
         {%- endif %}
         {% if columns.get('currency') -%}
         upper({{ lw_mapped(columns.currency) }}) as currency_code,
@@ -90,8 +96,12 @@ keyed as (
         unioned.*,
         -- the text format's line number is deterministic; other formats have none, so a
         -- line is keyed by its content (an exact copy is a duplicate delivery)
+        -- the declared line id; else the text format's file and line number (the only
+        -- deterministic line number); else the line's content (an exact copy is a
+        -- duplicate delivery)
         unioned.source || ':' || coalesce(
-            {{ lw_file_basename('unioned.file_name') }} || '#' || cast(unioned.line_number as {{ dbt.type_string() }}),
+            unioned.line_id,
+            unioned.file_name || '#' || cast(unioned.line_number as {{ dbt.type_string() }}),
             md5(unioned.raw_json)
         ) as line_key,
         fx_rates.rate_to_base
@@ -112,7 +122,7 @@ validated as (
             when keyed.is_malformed_identifier then 'malformed_identifier'
             when keyed.has_declared_order_id and keyed.order_id is null then 'missing_order_id'
             when keyed.ordered_at is null then 'unparseable_timestamp'
-            when keyed.amount_local is null then 'unparseable_amount'
+            when keyed.amount_local is null or keyed.is_unparseable_refund then 'unparseable_amount'
             when keyed.rate_to_base is null then 'unknown_currency'
             when not keyed.is_cancellation and not keyed.is_void and keyed.amount_local < 0 then 'negative_amount'
             when keyed.loaded_at is null then 'unparseable_timestamp'
@@ -140,6 +150,8 @@ final as (
         order_id,
         has_declared_order_id,
         product_id,
+        line_id,
+        has_load_time,
         ordered_at,
         loaded_at,
         quantity,
