@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import datetime
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,8 +29,8 @@ from lifecycle_warehouse.runner import (
     DEMO_DECLARATION,
     BuildError,
     cdnow_database,
-    cdnow_file,
     cdnow_serving_path,
+    declaration_environ,
     ensure_sample,
     format_summary,
 )
@@ -135,20 +134,22 @@ def run(args: argparse.Namespace) -> int:
 def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> BuildInputs:
     """A sources file checked and turned into what a gated build reads; BuildError with the
     file's problem (source, column, fix) before any model runs."""
-    from lifecycle_warehouse.sources import SourceConfigError, load_declaration, preflight
+    from lifecycle_warehouse.sources import (
+        SourceConfigError,
+        check_declaration,
+        dbt_vars,
+        load_declaration,
+    )
 
     declaration = declaration.resolve()
-    environ = dict(os.environ)
-    if declaration == CDNOW_DECLARATION.resolve() and not environ.get("LW_CDNOW_PATH"):
-        environ["LW_CDNOW_PATH"] = str(cdnow_file())
     try:
-        dbt_vars = preflight(declaration, environ=environ)
-        gates = load_declaration(declaration, environ=environ).gates
+        decl = load_declaration(declaration, environ=declaration_environ(declaration))
+        build_vars = dbt_vars(decl, check_declaration(decl))
     except SourceConfigError as error:
         raise BuildError(f"{declaration}: {error}") from None
     if as_of_date:
-        dbt_vars["as_of_date"] = _checked_date(as_of_date)
-    return BuildInputs(declaration=declaration, dbt_vars=dbt_vars, gates=gates,
+        build_vars["as_of_date"] = _checked_date(as_of_date)
+    return BuildInputs(declaration=declaration, dbt_vars=build_vars, gates=decl.gates,
                        # one target dir per sources file: their manifests differ
                        target_path=PROJECT_ROOT / "target" / "sources"
                        / f"{declaration.parent.name}-{declaration.stem}")

@@ -14,14 +14,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILES_DIR = PROJECT_ROOT / "profiles"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
-LANDING_SOURCES = (
-    "web_events",
-    "app_events",
-    "messaging_webhooks",
-    "store_pos",
-    "online_orders",
-    "crm_customers",
-)
+# The landing folder of each demo source (var demo_sources names the sources).
+LANDING_FOLDER_OF_SOURCE = {
+    "web": "web_events",
+    "app": "app_events",
+    "messaging": "messaging_webhooks",
+    "store_pos": "store_pos",
+    "online_orders": "online_orders",
+    "crm": "crm_customers",
+}
+LANDING_SOURCES = tuple(LANDING_FOLDER_OF_SOURCE.values())
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT, Paths, missing_landing_sources
+from lifecycle_warehouse.project import (
+    LANDING_FOLDER_OF_SOURCE,
+    PROFILES_DIR,
+    PROJECT_ROOT,
+    Paths,
+    missing_landing_sources,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +160,7 @@ def require_landing(paths: Paths, sources: tuple[str, ...] | None = None) -> Non
     """Fails with the fix when a landing folder is missing or holds no data file.
 
     sources: the demo sources the build reads (default: all six)."""
-    folder_of = {"web": "web_events", "app": "app_events", "messaging": "messaging_webhooks",
-                 "store_pos": "store_pos", "online_orders": "online_orders",
-                 "crm": "crm_customers"}
-    wanted = None if sources is None else {folder_of[name] for name in sources}
+    wanted = None if sources is None else {LANDING_FOLDER_OF_SOURCE[name] for name in sources}
     missing = [name for name in missing_landing_sources(paths.landing_dir)
                if wanted is None or name in wanted]
     if missing:
@@ -203,6 +206,15 @@ def cdnow_serving_path() -> Path:
     return Path(os.environ.get("LW_CDNOW_SERVING_PATH", default)).resolve()
 
 
+def declaration_environ(declaration: Path) -> dict[str, str]:
+    """The environment a sources file's ${VAR}s are expanded in: this process's, plus
+    LW_CDNOW_PATH (cdnow_file) for sources/cdnow.yml."""
+    environ = dict(os.environ)
+    if Path(declaration).resolve() == CDNOW_DECLARATION.resolve():
+        environ["LW_CDNOW_PATH"] = str(cdnow_file())
+    return environ
+
+
 def cdnow_dbt_args() -> tuple[list[str], list[str]]:
     """The dbt arguments of a CDNOW build on any engine: (vars, selection).
 
@@ -212,7 +224,7 @@ def cdnow_dbt_args() -> tuple[list[str], list[str]]:
     """
     from lifecycle_warehouse.sources import SourceConfigError, preflight
 
-    environ = {**os.environ, "LW_CDNOW_PATH": os.environ.get("LW_CDNOW_PATH") or str(cdnow_file())}
+    environ = declaration_environ(CDNOW_DECLARATION)
     try:
         declared = preflight(CDNOW_DECLARATION, environ=environ)
     except SourceConfigError as error:
