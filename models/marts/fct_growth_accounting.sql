@@ -6,14 +6,24 @@
 -- or churned. So active = new + retained + resurrected and
 -- active_previous = retained + churned hold on every row by construction (tested).
 -- The month of as_of_date counts activity up to as_of_date only (is_complete_period).
+-- Persons made only of excluded identifiers (kiosk ids, test accounts) are not counted,
+-- as in every other mart (fct_customer_lifecycle, fct_rfm, fct_customer_value, triggers).
 with
 
 as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
+persons as (
+    select * from {{ ref('int_persons') }}
+),
+
 person_days as (
-    select * from {{ ref('int_person_days') }}
+    select person_days.*
+    from {{ ref('int_person_days') }} as person_days
+    inner join persons
+        on person_days.person_id = persons.person_id
+    where not persons.is_only_excluded_identifiers
 ),
 
 as_of_month as (

@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import datetime
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -47,9 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="build the warehouse with dbt (seed + models + tests) and summarise",
         description=(
             "Runs dbt seed and dbt build on the landing files and prints what was built. "
-            "When the landing directory is empty, the default sample is generated first "
-            f"(seed {SAMPLE['seed']}, {SAMPLE['persons']:,} persons, {SAMPLE['days']} days "
-            f"from {SAMPLE['start_date']})."
+            "When the default landing directory (data/landing) is empty, the default sample "
+            f"is generated first (seed {SAMPLE['seed']}, {SAMPLE['persons']:,} persons, "
+            f"{SAMPLE['days']} days from {SAMPLE['start_date']}); a landing directory you "
+            "name (--landing or LW_LANDING_DIR) must hold your files, unless --sample."
         ),
     )
     p.add_argument("--source", choices=("synthetic", "cdnow"), default="synthetic",
@@ -78,11 +80,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-publish", action="store_true",
                    help="build and gate, but do not publish")
     p.add_argument("--no-sample", action="store_true",
-                   help="fail instead of generating the sample when landing data is missing")
+                   help="fail instead of generating the sample when the default landing "
+                   "directory is empty")
+    p.add_argument("--sample", action="store_true",
+                   help="generate the default sample into a named landing directory that is "
+                   "empty or absent (without it, a named directory without data is an error)")
+    p.add_argument("--vars", metavar="YAML",
+                   help="dbt vars for this build, as for `dbt build --vars` (a YAML/JSON "
+                   "mapping, e.g. '{as_of_date: 2025-06-30}'); they override the sources "
+                   "file's and the project's")
     p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def add_publish_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "publish",
+        help="audit an existing build (every layer's dbt tests and gates) and publish it",
+        description=(
+            "For a build database made by a plain `dbt build` (which runs dbt tests but no "
+            "gates and never publishes): runs each layer's dbt tests and Great Expectations "
+            "gate on the database as it is, then publishes the marts atomically, exactly as "
+            "`lw build` does at its end. Nothing is built; a failing check leaves the "
+            "serving file unchanged. Give the --sources / --vars the dbt build used."
+        ),
+    )
+    p.add_argument("--sources", type=Path, metavar="FILE.yml",
+                   help="the sources file the build was made from (default: the demo sources)")
+    p.add_argument("--vars", metavar="YAML", help="the dbt vars the build was made with")
+    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
+                   "or data/landing)")
+    p.add_argument("--database", type=Path, help="build database (default: LW_DUCKDB_PATH "
+                   "or data/build/lifecycle.duckdb)")
+    p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
+    p.add_argument("--serving", type=Path, help="published file BI reads (default: "
+                   "LW_SERVING_PATH or data/serving/lifecycle.duckdb)")
+    p.add_argument("--keep", type=int, default=5,
+                   help="published versions kept for `lw rollback` (default 5)")
+    p.set_defaults(handler=run_publish, source="synthetic", as_of_date=None, no_sample=True,
+                   sample=False, full_refresh=False, no_publish=False)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    return run(args, audit_only=True)
+
+
+def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
     paths = Paths.default()
     if args.landing:
         paths = dataclasses.replace(paths, landing_dir=args.landing.resolve())
@@ -111,20 +153,17 @@ def run(args: argparse.Namespace) -> int:
         args.serving = args.serving or PROJECT_ROOT / "data" / "serving" / f"{name}.duckdb"
     serving = (args.serving or default_serving_path()).resolve()
     try:
-        inputs = None
-        if declaration is not None:
-            inputs = declared_inputs(declaration, as_of_date=args.as_of_date)
-        elif args.as_of_date:
-            inputs = demo_inputs(as_of_date=args.as_of_date)
-        if declaration is None and not args.no_sample:
+        inputs = build_inputs(declaration, as_of_date=args.as_of_date,
+                              extra_vars=parse_vars(args.vars))
+        if declaration is None and not audit_only and should_generate_sample(args):
             ensure_sample(paths, **SAMPLE)
         report = gated_build(paths, serving, keep=args.keep, target=args.target,
                              full_refresh=args.full_refresh, publish_result=not args.no_publish,
-                             inputs=inputs)
+                             inputs=inputs, audit_only=audit_only)
     except BuildError as error:
-        print(f"lw build failed: {error}", file=sys.stderr)
+        print(f"lw {'publish' if audit_only else 'build'} failed: {error}", file=sys.stderr)
         return 1
-    steps = [report.seed, *(layer.dbt for layer in report.layers)]
+    steps = [step for step in (report.seed, *(layer.dbt for layer in report.layers)) if step]
     print(format_summary(paths, steps, time.perf_counter() - started))
     print()
     print(format_gate_summary(report))
@@ -155,16 +194,54 @@ def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> Buil
                        / f"{declaration.parent.name}-{declaration.stem}")
 
 
+def build_inputs(declaration: Path | None, *, as_of_date: str | None,
+                 extra_vars: dict) -> BuildInputs | None:
+    """What the gated build reads: the sources file's (None: the demo default), with
+    as_of_date pinned and --vars applied; None when nothing differs from the demo default."""
+    if "as_of_date" in extra_vars:
+        if as_of_date:
+            raise BuildError("as_of_date is given twice (--as-of-date and --vars). "
+                             "Fix: give it once")
+        as_of_date = str(extra_vars.pop("as_of_date"))
+    if declaration is None and not as_of_date and not extra_vars:
+        return None
+    inputs = declared_inputs(declaration or DEMO_DECLARATION, as_of_date=as_of_date)
+    inputs.dbt_vars.update(extra_vars)
+    return inputs
+
+
+def parse_vars(text: str | None) -> dict:
+    """--vars as dbt reads it: a YAML (or JSON) mapping."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise BuildError(f"--vars {text!r} is not YAML ({error.problem}). "
+                         "Fix: give a mapping, e.g. --vars '{as_of_date: 2025-06-30}'") from None
+    if not isinstance(parsed, dict):
+        raise BuildError(f"--vars {text!r} is not a mapping. "
+                         "Fix: give a mapping, e.g. --vars '{as_of_date: 2025-06-30}'")
+    return parsed
+
+
+def should_generate_sample(args: argparse.Namespace) -> bool:
+    """The default sample is generated only into the default landing directory
+    (data/landing), or into a named one with --sample: a directory named by --landing
+    or LW_LANDING_DIR that holds no data is an error (a typo must never publish
+    synthetic data over the serving file)."""
+    if args.no_sample:
+        return False
+    return args.sample or (args.landing is None and "LW_LANDING_DIR" not in os.environ)
+
+
 def declared_build_name(declaration: Path) -> str:
     """The default file name of a declared build: the sources file's name, or its folder's
     when the file is called sources.yml (examples/my_shop/sources.yml -> my_shop)."""
     declaration = declaration.resolve()
     return declaration.parent.name if declaration.stem == "sources" else declaration.stem
-
-
-def demo_inputs(*, as_of_date: str) -> BuildInputs:
-    """The demo build (sources/demo.yml) with as_of_date pinned."""
-    return declared_inputs(DEMO_DECLARATION, as_of_date=as_of_date)
 
 
 def _checked_date(value: str) -> str:

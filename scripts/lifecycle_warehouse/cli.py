@@ -189,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     from lifecycle_warehouse.build_command import add_parser as _add_build
+    from lifecycle_warehouse.build_command import add_publish_parser as _add_publish_build
 
     _add_build(sub)
+    _add_publish_build(sub)
     from lifecycle_warehouse.publish_command import add_parsers as _add_publish
 
     _add_publish(sub)

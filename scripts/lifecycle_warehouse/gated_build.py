@@ -65,7 +65,7 @@ class BuildInputs:
                      if self.dbt_vars.get(kind))
 
     def dbt_args(self) -> list[str]:
-        return ["--vars", json.dumps(self.dbt_vars, sort_keys=True),
+        return ["--vars", json.dumps(self.dbt_vars, sort_keys=True, default=str),
                 "--target-path", str(self.target_path)]
 
 
@@ -144,21 +144,28 @@ def _run(args: list[str], paths: Paths, target: str | None,
 
 
 def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool,
-               inputs: BuildInputs | None = None) -> StepResult:
+               inputs: BuildInputs | None = None, verb: str = "build") -> StepResult:
+    """`dbt build` of the layer (verb "test": its data tests only, on what is built)."""
     # Unit tests check the SQL's logic on fixed inputs, not the data: they run in
     # `make test` (the plain `dbt build` of pytests/test_incremental.py), not in every
     # production build, where they cost more time than the models at small scale.
-    args = ["build", "--select", *layer.select,
+    args = [verb, "--select", *layer.select,
             "--exclude", "resource_type:seed", "resource_type:unit_test",
             # a test runs in the first layer where all its parents exist
             "--indirect-selection", "buildable"]
-    if full_refresh:
+    if full_refresh and verb == "build":
         args.append("--full-refresh")
     try:
         return _run(args, paths, target, inputs)
     except BuildError as error:
+        explained = []
+        if layer.name == "staging":
+            from lifecycle_warehouse.landing_diagnosis import unstaged_files
+
+            explained = unstaged_files(paths.database, paths.landing_dir,
+                                       inputs.dbt_vars if inputs else None)
         raise GateFailed(
-            layer.name, "dbt tests", [str(error)],
+            layer.name, "dbt tests", [*explained, str(error)],
             f"Published marts are unchanged. Failing rows: schema test_failures of "
             f"{paths.database} (duckdb -readonly {paths.database})."
         ) from error
@@ -174,11 +181,26 @@ def gated_build(
     publish_result: bool = True,
     docs_dir: Path | None = None,
     inputs: BuildInputs | None = None,
+    audit_only: bool = False,
 ) -> BuildReport:
     """Builds, gates and publishes; raises BuildError / GateFailed on the first failure.
 
     inputs: a sources file's build (lw build --sources); None: the demo sources in the
-    landing directory."""
+    landing directory. audit_only (`lw publish`): build nothing; run every layer's dbt
+    tests and gates on the database as a plain `dbt build` left it, then publish.
+    One build per database at a time (lifecycle_warehouse.build_lock):
+    the lock is held from the first check to the publish."""
+    from lifecycle_warehouse.build_lock import build_lock
+
+    with build_lock(paths.database):
+        return _gated_build(paths, serving, keep=keep, target=target,
+                            full_refresh=full_refresh, publish_result=publish_result,
+                            docs_dir=docs_dir, inputs=inputs, audit_only=audit_only)
+
+
+def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
+                 full_refresh: bool, publish_result: bool, docs_dir: Path | None,
+                 inputs: BuildInputs | None, audit_only: bool) -> BuildReport:
     from lifecycle_warehouse.gates import run_gx_gate, volume_snapshot
     from lifecycle_warehouse.gates.config import (
         DEMO_DECLARATION,
@@ -186,6 +208,10 @@ def gated_build(
         load_gate_config,
     )
 
+    if publish_result:  # refuse now what could not be published after the build
+        from lifecycle_warehouse.publish import check_serving_target
+
+        check_serving_target(serving)
     if inputs is None or inputs.demo_sources:
         require_landing(paths, inputs.demo_sources if inputs else None)
     config = (load_gate_config(deployment=demo_gate_bounds(), deployment_source=DEMO_DECLARATION)
@@ -196,14 +222,20 @@ def gated_build(
     docs_dir = docs_dir or default_docs_dir()
     history = load_history(serving)
     report = BuildReport(paths=paths, serving=serving)
-    report.seed = _run(["seed", *(["--full-refresh"] if full_refresh else [])], paths, target,
-                       inputs)
+    if audit_only:
+        if not paths.database.exists():
+            raise BuildError(f"No build database at {paths.database}. Fix: build it first "
+                             "(`dbt build`, or `lw build`, which also publishes)")
+    else:
+        report.seed = _run(["seed", *(["--full-refresh"] if full_refresh else [])], paths,
+                           target, inputs)
     volumes: dict[str, dict[str, int]] = {}
     for layer in LAYERS:
         log.info("layer %s: dbt build", layer.name)
         layer_report = LayerReport(layer.name)
         report.layers.append(layer_report)
-        layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh, inputs)
+        layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh, inputs,
+                                      verb="test" if audit_only else "build")
         layer_report.warnings = layer_report.dbt.warnings
         log.info("layer %s: Great Expectations gate", layer.name)
         gate = run_gx_gate(layer.name, paths.database, history=history.get(layer.name),
@@ -221,6 +253,8 @@ def gated_build(
                 f"GX result: {gate.result_file}; Data Docs: {gate.result_page or gate.docs_index}",
             )
         volumes[layer.name] = volume_snapshot(paths.database, layer.name)
+        if layer.name == "staging" and inputs is not None and inputs.dbt_vars.get("as_of_date"):
+            check_as_of_date(paths.database, str(inputs.dbt_vars["as_of_date"]))
     if publish_result:
         from lifecycle_warehouse.publish import publish
 
@@ -235,6 +269,30 @@ def gated_build(
         save_history(serving, volumes)
         report.report_page, report.report_error = write_report_after_publish(serving)
     return report
+
+
+def check_as_of_date(database: Path, as_of_date: str) -> None:
+    """A pinned as_of_date must lie within the staged data (first to last event or order
+    date): after the data everyone would be churned and every gate would pass, before it
+    the build would fail at an unrelated test. BuildError naming the date and the range."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        first, last = con.execute("""
+            select min(day), max(day) from (
+                select event_date as day from staging.stg_contract__events
+                union all
+                select order_date from staging.stg_contract__orders
+            ) as dated
+        """).fetchone()
+    if first is None:  # a profiles-only build: no dated rows to compare with
+        return
+    if not first.isoformat() <= as_of_date <= last.isoformat():
+        side = "after" if as_of_date > last.isoformat() else "before"
+        raise BuildError(
+            f"as_of_date {as_of_date} is {side} the data: its events and orders run from "
+            f"{first} to {last}. Published marts are unchanged. Fix: give an "
+            "--as-of-date in that range, or none (the last complete day in the data)")
 
 
 def write_report_after_publish(serving: Path) -> tuple[Path | None, str | None]:
@@ -271,10 +329,15 @@ def format_gate_summary(report: BuildReport) -> str:
                      f"(build {report.published.build_id}; versions kept in "
                      f"{report.published.serving_db.parent / 'versions'})")
         lines.append(f"  query it: duckdb -readonly {report.published.serving_db}")
+        if report.published.moved_wal:
+            lines.append(f"  warning: a client had opened the serving file read-write; its "
+                         f"WAL was moved to {report.published.moved_wal} (BI must connect "
+                         "read-only)")
         if report.report_page:
             lines.append(f"  dashboard: {report.report_page} (open it in a browser)")
         if report.report_error:
-            lines.append(f"  dashboard NOT written ({report.report_error}); retry: lw report")
+            lines.append(f"  dashboard NOT written ({report.report_error}); the page there "
+                         "shows an older build and says so; retry: lw report")
     if report.docs_index:
         lines.append(f"  Data Docs (GX validation results): {report.docs_index}")
     return "\n".join(lines)

@@ -164,11 +164,13 @@ def require_landing(paths: Paths, sources: tuple[str, ...] | None = None) -> Non
     missing = [name for name in missing_landing_sources(paths.landing_dir)
                if wanted is None or name in wanted]
     if missing:
+        where = (f"{paths.landing_dir}" if paths.landing_dir.is_dir()
+                 else f"{paths.landing_dir}, which does not exist")
         raise BuildError(
-            f"No landing data for {', '.join(missing)} under {paths.landing_dir}. "
-            "Generate a sample with `lw generate --out "
-            f"{paths.landing_dir}` or point LW_LANDING_DIR / --landing at your files "
-            "(layout: docs/landing_contract.md)."
+            f"No landing data for {', '.join(missing)} under {where}. "
+            "Fix: point --landing / LW_LANDING_DIR at your files (layout: "
+            "docs/landing_contract.md), or put the demo sample there with `lw generate "
+            f"--out {paths.landing_dir}` (or `lw build --sample`)."
         )
 
 
