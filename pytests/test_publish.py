@@ -149,7 +149,7 @@ def test_publish_serves_only_the_marts_and_publish_info(build_db: Path, serving:
     assert query(serving, "select comment from duckdb_columns() where table_name = "
                           "'dim_customers' and column_name = 'email_hash'"
                  ) == [("sha256 of the normalised email",)]
-    assert names_in(serving.parent) == {"lifecycle.duckdb", "versions",
+    assert names_in(serving.parent) == {"lifecycle.duckdb", "versions", "lifecycle.published.js",
                                         ".lifecycle.duckdb.publish.lock"}
 
 
@@ -237,10 +237,11 @@ def test_rollback_restores_the_previous_version_atomically(
     assert table_contents(serving) == first_contents
     assert serving.read_bytes() == first.version_path.read_bytes()
     assert serving.stat().st_ino != inode_before  # a new file was renamed into place
-    assert len(replaced) == 1
-    src, dst = replaced[0]
-    assert dst == str(serving.resolve()) and Path(src).parent == serving.parent.resolve()
-    assert names_in(serving.parent) == {"lifecycle.duckdb", "versions",
+    # one rename onto the serving file (then the dashboard marker lifecycle.published.js)
+    onto_serving = [(src, dst) for src, dst in replaced if dst == str(serving.resolve())]
+    assert len(onto_serving) == 1 and len(replaced) == 2
+    assert Path(onto_serving[0][0]).parent == serving.parent.resolve()
+    assert names_in(serving.parent) == {"lifecycle.duckdb", "versions", "lifecycle.published.js",
                                         ".lifecycle.duckdb.publish.lock"}
     assert [(v.build_id, v.is_current) for v in list_versions(serving)] == [
         ("20250102-b", False), ("20250101-a", True)]

@@ -5,20 +5,36 @@ BI tools read one DuckDB file, the *serving file* (default data/serving/lifecycl
 read-only ones on a file, never both, so nobody can read the build database while dbt
 writes it. Publishing therefore never writes the serving file in place:
 
+0. `check_serving_target` (run by `lw build` before anything is built, and again here):
+   the serving directory exists or can be made, is writable, has room for the new file
+   plus its kept version, and no process holds the serving file read-write;
 1. export schema ``marts`` of the audited build database (attached read-only) into a new
    file next to the serving file (``.lifecycle.duckdb.<build_id>.tmp``), together with
    ``meta.publish_info`` (one row) and ``meta.published_tables`` (rows per table);
    staging, identity, intermediate, reference and test_failures are never copied
    (they hold raw or hashed PII and are not a contract);
 2. refuse the export when a text column of a mart looks like a raw email or phone;
-3. CHECKPOINT and detach the new file, fsync it, keep a copy as
-   ``versions/lifecycle-<build_id>.duckdb`` and
-4. ``os.replace`` it onto the serving file (atomic on POSIX), fsync the directory and
+3. CHECKPOINT and detach the new file, fsync it and copy it to a hidden temporary in
+   ``versions/``;
+4. while holding a read-only connection on the old serving file (a BI client cannot open
+   it read-write meanwhile), move a stray ``lifecycle.duckdb.wal`` aside into
+   ``stale_wal/`` (a WAL left by a BI client that opened the serving file read-write and
+   was killed: next to the new file DuckDB refuses to open it, "WAL does not match
+   database file"), then
+5. ``os.replace`` the new file onto the serving file (atomic on POSIX), rename the kept
+   copy to ``versions/lifecycle-<build_id>.duckdb`` (a version exists only for a build
+   that was served), write ``lifecycle.published.js`` (the served build, read by the
+   dashboard page to say when it is older than the marts), fsync the directories and
    prune the versions to the newest ``keep``.
 
 A reader that has the serving file open keeps its inode: it sees the old marts until it
-reconnects, then the new ones, never a partial file. If anything fails before step 4
-the serving file is untouched and the temporary files are removed.
+reconnects, then the new ones, never a partial file. If anything fails before step 5
+the serving file is untouched and the temporary files are removed; a failure is a
+`PublishError` with one line that says what to fix (no space, not writable, lock held).
+
+One publish or rollback runs at a time per serving file (``.lifecycle.duckdb.publish.lock``,
+which names its holder); the other waits up to ``LW_PUBLISH_LOCK_TIMEOUT`` seconds
+(default 300), then fails naming the holder.
 
 `rollback` puts a kept version back the same way (copy to a temporary file, rename).
 POSIX only: on Windows a file open by a reader cannot be replaced.
@@ -28,23 +44,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifecycle_warehouse.runner import BuildError
+
 log = logging.getLogger(__name__)
 
 PUBLISHED_SCHEMA = "marts"
 META_SCHEMA = "meta"
 VERSIONS_DIR = "versions"
+STALE_WAL_DIR = "stale_wal"
+# waiting for another publish / rollback of the same serving file
+LOCK_TIMEOUT_ENV = "LW_PUBLISH_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 300.0
 # dbt leaves these behind after an interrupted run; they are never part of the contract.
 _SCRATCH_TABLE = re.compile(r"__dbt_tmp|__dbt_backup|__cc_")
 _BUILD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -57,8 +81,10 @@ PHONE_PATTERN = (
 )
 
 
-class PublishError(RuntimeError):
-    """Publishing or rolling back failed; the serving file is unchanged. Says how to fix."""
+class PublishError(BuildError):
+    """Publishing or rolling back failed; the serving file is unchanged. Says how to fix.
+
+    A BuildError, so `lw build` reports it as one line and exits 1."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,7 @@ class PublishResult:
     build_id: str
     tables: dict[str, int]  # marts table name -> rows
     seconds: float
+    moved_wal: Path | None = None  # a stray WAL of the old serving file, moved aside
 
 
 @dataclass(frozen=True)
@@ -96,6 +123,90 @@ def versions_dir(serving_db: Path) -> Path:
 
 def version_path(serving_db: Path, build_id: str) -> Path:
     return versions_dir(serving_db) / f"{Path(serving_db).stem}-{build_id}.duckdb"
+
+
+def published_marker(serving_db: Path) -> Path:
+    """`lifecycle.published.js` next to the serving file: the build it serves, as a script
+    the dashboard page loads to say when it shows an older build (`report`)."""
+    serving_db = Path(serving_db)
+    return serving_db.with_name(f"{serving_db.stem}.published.js")
+
+
+def stale_wal_dir(serving_db: Path) -> Path:
+    return Path(serving_db).parent / STALE_WAL_DIR
+
+
+# ---------------------------------------------------------------------------------------
+# preflight
+
+
+def estimate_publish_bytes(serving_db: Path) -> int:
+    """Room a publish needs next to `serving_db`: the new file and its kept copy,
+    estimated from the file served now (1 MiB margin; the first publish: the margin)."""
+    serving_db = Path(serving_db)
+    size = serving_db.stat().st_size if serving_db.is_file() else 0
+    return 2 * size + 2**20
+
+
+def check_serving_target(serving_db: Path, needed_bytes: int | None = None) -> None:
+    """Checks that a publish to `serving_db` can succeed; PublishError (one line) if not.
+
+    `lw build` calls it before it builds anything, `publish` again before it writes: the
+    serving directory exists or can be made and is writable (a file is really created and
+    removed there and in versions/), it has `needed_bytes` free (default
+    `estimate_publish_bytes`; 0 skips the check) and no process holds the serving file
+    read-write (a BI client that did not connect read-only).
+    """
+    serving_db = Path(serving_db).resolve()
+    folder = serving_db.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise PublishError(
+            f"Cannot publish to {serving_db}: {existing} is a file, not a directory. Point "
+            "--serving / LW_SERVING_PATH at a file in a writable directory."
+        )
+    if serving_db.is_dir():
+        raise PublishError(
+            f"Cannot publish to {serving_db}: it is a directory. Point --serving / "
+            "LW_SERVING_PATH at a file name (e.g. .../lifecycle.duckdb)."
+        )
+    with _os_errors(serving_db, "checking the serving directory"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for directory in (folder, versions_dir(serving_db)):
+            if not directory.is_dir():
+                continue
+            try:  # a real file: os.access says nothing on a read-only mount or as root
+                fd, probe = tempfile.mkstemp(dir=directory, prefix=f".{serving_db.name}.",
+                                             suffix=".check.tmp")
+            except OSError as error:
+                raise PublishError(
+                    f"Cannot write in {directory} ({error.strerror or error}): make it "
+                    "writable for the user running the build or point --serving / "
+                    "LW_SERVING_PATH elsewhere. The serving file is unchanged."
+                ) from error
+            os.close(fd)
+            os.unlink(probe)
+        needed = estimate_publish_bytes(serving_db) if needed_bytes is None else needed_bytes
+        _check_free_space(folder, needed, serving_db)
+    with _served_file_guard(serving_db, move_stray_wal=False):
+        pass  # refuses when a writer holds the serving file
+
+
+def _check_free_space(folder: Path, needed: int, serving_db: Path) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise PublishError(
+            f"Not enough free space in {folder} to publish {serving_db.name}: {_mb(free)} "
+            f"free, about {_mb(needed)} needed (the new file and its kept version). Free "
+            "space (e.g. `lw build --keep` fewer versions) or point --serving / "
+            "LW_SERVING_PATH at another disk. The serving file is unchanged."
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,43 +252,56 @@ def publish(
             "readers would block the build. Point LW_SERVING_PATH / --serving elsewhere."
         )
     serving_dir = serving_db.parent
-    serving_dir.mkdir(parents=True, exist_ok=True)
     kept_dir = versions_dir(serving_db)
-    kept_dir.mkdir(exist_ok=True)
     target_version = version_path(serving_db, build_id)
-    with _exclusive(serving_db):
+    with _os_errors(serving_db, "publishing"):
+        check_serving_target(serving_db, needed_bytes=0)  # space: checked after the export
+        kept_dir.mkdir(exist_ok=True)
+    with _os_errors(serving_db, "publishing"), _exclusive(serving_db, "publish"):
         if target_version.exists():
             raise PublishError(
                 f"Build {build_id} was already published ({target_version}); use a new build id."
             )
-        _remove_stale_temporaries(serving_db)
+        moved_wal = _remove_stale_temporaries(serving_db)
         tmp = serving_dir / f".{serving_db.name}.{build_id}.tmp"
-        version_tmp = kept_dir / f".{target_version.name}.tmp"
-        version_kept = False
+        version_tmp = _version_tmp(serving_db, build_id)
+        marker_tmp = serving_dir / f".{published_marker(serving_db).name}.{build_id}.tmp"
         try:
             tables = _export_marts(
                 build_db, tmp, build_id=build_id, metadata=metadata or {},
                 check_pii=check_pii, storage_version=storage_version,
             )
             _fsync(tmp)
+            # room for the kept copy (the new file itself is written already)
+            _check_free_space(serving_dir, tmp.stat().st_size, serving_db)
             shutil.copyfile(tmp, version_tmp)
             _fsync(version_tmp)
-            os.replace(version_tmp, target_version)
-            version_kept = True
-            _fsync(kept_dir)
-            os.replace(tmp, serving_db)
+            _write_marker(marker_tmp, build_id, _read_publish_info(tmp))
+            with _served_file_guard(serving_db) as guard:
+                os.replace(tmp, serving_db)
         except BaseException:
-            for leftover in (tmp, _wal(tmp), version_tmp):
+            for leftover in (tmp, _wal(tmp), marker_tmp, version_tmp):
                 leftover.unlink(missing_ok=True)
-            if version_kept:  # never served: it must not look like a rollback target
-                target_version.unlink(missing_ok=True)
             raise
+        # Only now is it a version: a kill before these renames leaves hidden temporaries
+        # that the next publish or rollback completes (they belong to the served build).
+        try:
+            os.replace(marker_tmp, published_marker(serving_db))
+            os.replace(version_tmp, target_version)
+        except OSError as error:
+            published_marker(serving_db).unlink(missing_ok=True)  # it would name the old build
+            raise PublishError(
+                f"Build {build_id} is served now, but keeping its version failed ({error}); "
+                "the next publish or `lw rollback` completes it."
+            ) from error
+        _fsync(kept_dir)
         _fsync(serving_dir)
         pruned = _prune(serving_db, keep=keep, protect=build_id)
     seconds = time.perf_counter() - started
     log.info("published build %s (%d marts) to %s in %.1f s; pruned %d old version(s)",
              build_id, len(tables), serving_db, seconds, len(pruned))
-    return PublishResult(serving_db, target_version, build_id, tables, seconds)
+    return PublishResult(serving_db, target_version, build_id, tables, seconds,
+                         moved_wal=moved_wal or guard.moved_wal)
 
 
 def _export_marts(
@@ -419,7 +543,8 @@ def rollback(serving_db: Path, build_id: str | None = None) -> PublishResult:
     """
     started = time.perf_counter()
     serving_db = Path(serving_db).resolve()
-    with _exclusive(serving_db):
+    with _os_errors(serving_db, "rolling back"), _exclusive(serving_db, "lw rollback"):
+        moved_wal = _remove_stale_temporaries(serving_db)
         versions = sorted(list_versions(serving_db), key=lambda v: v.build_id)
         if not versions:
             raise PublishError(
@@ -446,18 +571,26 @@ def rollback(serving_db: Path, build_id: str | None = None) -> PublishResult:
             target = older[-1]
         if target.build_id != current:
             tmp = serving_db.parent / f".{serving_db.name}.{target.build_id}.rollback.tmp"
+            marker = published_marker(serving_db)
+            marker_tmp = serving_db.parent / f".{marker.name}.{target.build_id}.tmp"
             try:
+                _check_free_space(serving_db.parent, target.size_bytes, serving_db)
                 shutil.copyfile(target.path, tmp)
                 _fsync(tmp)
-                os.replace(tmp, serving_db)
+                _write_marker(marker_tmp, target.build_id, _read_publish_info(tmp))
+                with _served_file_guard(serving_db) as guard:
+                    os.replace(tmp, serving_db)
+                os.replace(marker_tmp, marker)
             except BaseException:
                 tmp.unlink(missing_ok=True)
+                marker_tmp.unlink(missing_ok=True)
                 raise
+            moved_wal = moved_wal or guard.moved_wal
             _fsync(serving_db.parent)
             log.info("rolled %s back from build %s to %s", serving_db, current, target.build_id)
         tables = _read_table_counts(serving_db)
     return PublishResult(serving_db, target.path, target.build_id, tables,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, moved_wal=moved_wal)
 
 
 def _read_publish_info(path: Path) -> dict[str, Any] | None:
@@ -511,36 +644,208 @@ def _prune(serving_db: Path, *, keep: int, protect: str) -> list[Path]:
 # helpers
 
 
+@dataclass
+class _Guard:
+    moved_wal: Path | None = None
+
+
 @contextlib.contextmanager
-def _exclusive(serving_db: Path) -> Iterator[None]:
-    """One publish / rollback per serving file at a time (advisory lock file, POSIX)."""
+def _served_file_guard(serving_db: Path, *, move_stray_wal: bool = True) -> Iterator[_Guard]:
+    """Holds a read-only connection on the serving file while the body replaces it.
+
+    A process that holds the file read-write (a BI client connected without read_only)
+    makes this a PublishError: its WAL would sit next to the new file and every reader
+    would fail ("WAL does not match database file"). A WAL without a writer (a killed
+    client; or an older publish that left it) is moved to stale_wal/, never deleted. While
+    the connection is held, nobody can open the old file read-write and leave a new WAL.
+    Nothing else in this process may open the serving file meanwhile: closing any handle
+    on it drops the process's POSIX locks.
+    """
+    import duckdb
+
+    guard = _Guard()
+    wal = _wal(serving_db)
+    con = duckdb.connect(":memory:")
+    try:
+        for attempt in range(2):
+            if not serving_db.is_file():
+                break
+            try:
+                con.execute(f"ATTACH {_literal(str(serving_db))} AS served (READ_ONLY)")
+                break
+            except duckdb.Error as error:
+                message = str(error)
+                if re.search(r"could not set lock|conflicting lock", message, re.I):
+                    holder = re.search(r"held in (.*) \(PID (\d+)\)", message)
+                    who = f"PID {holder.group(2)}, {holder.group(1)}" if holder else message
+                    raise PublishError(
+                        f"{serving_db} is open read-write by another process ({who}): a BI "
+                        "client, DuckDB CLI or notebook that did not connect read-only. Close "
+                        "it (BI must use read_only / duckdb -readonly) and run again; the "
+                        "serving file is unchanged."
+                    ) from None
+                if "wal" not in message.lower() or attempt or not move_stray_wal:
+                    break  # not a readable database: it is replaced, not read
+                guard.moved_wal = _move_wal_aside(serving_db, "does not match the file")
+        if wal.exists() and move_stray_wal and guard.moved_wal is None:
+            guard.moved_wal = _move_wal_aside(serving_db, "left by a read-write client")
+        yield guard
+    finally:
+        con.close()
+
+
+def _move_wal_aside(serving_db: Path, why: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = stale_wal_dir(serving_db) / f"{serving_db.name}.{stamp}.wal"
+    target.parent.mkdir(exist_ok=True)
+    os.replace(_wal(serving_db), target)
+    log.warning("moved the stray WAL of %s (%s) to %s: a client opened the serving file "
+                "read-write; its changes are not part of the published marts",
+                serving_db, why, target)
+    return target
+
+
+@contextlib.contextmanager
+def _exclusive(serving_db: Path, operation: str) -> Iterator[None]:
+    """One publish / rollback per serving file at a time (advisory lock file, POSIX).
+
+    Waits up to LW_PUBLISH_LOCK_TIMEOUT seconds (default 300) for another holder, then a
+    PublishError naming it (the holder writes its operation and PID into the lock file).
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no atomic replace of open files anyway
         yield
         return
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
+    try:
+        timeout = float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise PublishError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds; "
+                           "set it to e.g. 300 or unset it.") from None
     lock_path = serving_db.parent / f".{serving_db.name}.publish.lock"
-    with open(lock_path, "a") as handle:
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _lock_holder(lock_path)
+                if time.monotonic() >= deadline:
+                    raise PublishError(
+                        f"{holder} holds the publish lock of {serving_db} ({lock_path}); "
+                        f"waited {timeout:g} s. Let it finish and run again (or raise "
+                        f"{LOCK_TIMEOUT_ENV}, seconds); the serving file is unchanged."
+                    ) from None
+                if not waited:
+                    log.info("waiting up to %g s for %s to release %s", timeout, holder,
+                             lock_path)
+                    waited = True
+                time.sleep(0.1)
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            raise PublishError(
-                f"Another publish or rollback of {serving_db} is running (lock {lock_path}); "
-                "wait for it and try again."
-            ) from error
-        try:
+            handle.truncate(0)
+            handle.write(json.dumps({"operation": operation, "pid": os.getpid(),
+                                     "since": dt.datetime.now(dt.UTC).isoformat(
+                                         timespec="seconds")}) + "\n")
+            handle.flush()
             yield
         finally:
+            handle.truncate(0)
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _remove_stale_temporaries(serving_db: Path) -> None:
-    """Temporary files of a publish that was killed (we hold the lock: none is running)."""
-    for path in serving_db.parent.glob(f".{serving_db.name}.*.tmp*"):
-        log.info("removing leftover %s of an interrupted publish", path)
-        path.unlink(missing_ok=True)
-    for path in versions_dir(serving_db).glob(f".{serving_db.stem}-*.duckdb.tmp"):
-        path.unlink(missing_ok=True)
+def _lock_holder(lock_path: Path) -> str:
+    try:
+        holder = json.loads(lock_path.read_text())
+        return f"{holder['operation']} (PID {holder['pid']}, since {holder['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another publish or rollback"
+
+
+@contextlib.contextmanager
+def _os_errors(serving_db: Path, doing: str) -> Iterator[None]:
+    """OSError / DuckDB I/O errors of a publish or rollback as a one-line PublishError."""
+    import duckdb
+
+    try:
+        yield
+    except OSError as error:
+        raise PublishError(_describe_os_error(error, serving_db, doing)) from error
+    except duckdb.IOException as error:  # DuckDB writing the new file: disk full, …
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PublishError(
+            f"{doing.capitalize()} {serving_db} failed writing in {serving_db.parent}: {first}. "
+            "Free space or point --serving / LW_SERVING_PATH elsewhere; the serving file is "
+            "unchanged."
+        ) from error
+
+
+def _describe_os_error(error: OSError, serving_db: Path, doing: str) -> str:
+    where = error.filename or serving_db.parent
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        try:
+            free = f"; {_mb(shutil.disk_usage(serving_db.parent).free)} free"
+        except OSError:
+            free = ""
+        return (f"No room to write {where} while {doing} ({reason}{free}): free space or "
+                "point --serving / LW_SERVING_PATH at another disk. The serving file is "
+                "unchanged.")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"Cannot write {where} while {doing} ({reason}): make {serving_db.parent} "
+                "writable for this user or point --serving / LW_SERVING_PATH elsewhere. The "
+                "serving file is unchanged.")
+    if error.errno == errno.ENOTDIR:
+        return (f"Cannot publish to {serving_db} ({reason}: {where}): a part of the path is "
+                "a file. Point --serving / LW_SERVING_PATH elsewhere.")
+    return f"{doing.capitalize()} {serving_db} failed: {error}. The serving file is unchanged."
+
+
+def _version_tmp(serving_db: Path, build_id: str) -> Path:
+    """A kept copy before its build is served (hidden: never listed or rolled back to)."""
+    return versions_dir(serving_db) / f".{version_path(serving_db, build_id).name}.tmp"
+
+
+def _write_marker(path: Path, build_id: str, info: dict[str, Any] | None) -> None:
+    info = info or {}
+    served = {"build_id": build_id,
+              "published_at": str(info.get("published_at") or ""),
+              "as_of_date": str(info.get("as_of_date") or "")}
+    path.write_text("// The build the serving file next to this file holds (written by lw "
+                    "build / lw rollback)\nwindow.LW_PUBLISHED = "
+                    + json.dumps(served, sort_keys=True) + ";\n", encoding="utf-8")
+    os.chmod(path, 0o644)
+
+
+def _remove_stale_temporaries(serving_db: Path) -> Path | None:
+    """A stray WAL and the temporary files of a publish that was killed (we hold the
+    lock: none is running); returns where the WAL was moved, if there was one.
+
+    A kill after the serving file was replaced but before its kept copy and the
+    dashboard marker were renamed into place: those of the served build are completed,
+    the others (never served) removed."""
+    with _served_file_guard(serving_db) as guard:
+        pass  # a stray WAL would hide which build is served
+    marker = published_marker(serving_db)
+    leftovers = [*serving_db.parent.glob(f".{serving_db.name}.*.tmp*"),
+                 *serving_db.parent.glob(f".{marker.name}.*.tmp"),
+                 *versions_dir(serving_db).glob(f".{serving_db.stem}-*.duckdb.tmp")]
+    if not leftovers:
+        return guard.moved_wal
+    current = current_build_id(serving_db)
+    for path in leftovers:
+        if current and path == _version_tmp(serving_db, current):
+            log.info("keeping %s: the publish of the served build %s was interrupted",
+                     path, current)
+            os.replace(path, version_path(serving_db, current))
+        elif current and path.name == f".{marker.name}.{current}.tmp":
+            os.replace(path, marker)
+        else:
+            log.info("removing leftover %s of an interrupted publish", path)
+            path.unlink(missing_ok=True)
+    return guard.moved_wal
 
 
 def _fsync(path: Path) -> None:

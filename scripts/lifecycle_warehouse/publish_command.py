@@ -68,7 +68,15 @@ def run_versions(args: argparse.Namespace) -> int:
         mark = "*" if v.is_current else " "
         print(f"{mark} {v.build_id:<28} {published:<20} {as_of:<11} "
               f"{v.size_bytes / 1e6:>8.1f}")
+    _warn_stale_dashboard(serving)
     return 0
+
+
+def _warn_stale_dashboard(serving: Path) -> None:
+    from lifecycle_warehouse.report import dashboard_status
+
+    if status := dashboard_status(serving):
+        print(f"warning: {status}")
 
 
 def run_rollback(args: argparse.Namespace) -> int:
@@ -83,4 +91,8 @@ def run_rollback(args: argparse.Namespace) -> int:
     print(f"Serving build {result.build_id} at {result.serving_db} "
           f"({len(result.tables)} tables, {sum(result.tables.values()):,} rows). "
           "Readers see it when they reconnect.")
+    if result.moved_wal:
+        print(f"warning: a client had opened the serving file read-write; its WAL was moved "
+              f"to {result.moved_wal} (BI must connect read-only)")
+    _warn_stale_dashboard(serving)
     return 0
