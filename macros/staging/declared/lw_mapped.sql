@@ -34,6 +34,17 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- True when a mapped money / quantity field has a value that casts to a number but is
+    not written as a plain decimal (1e3, 1_000: lw_is_plain_number); the line is
+    quarantined as non_plain_amount. False when not mapped or empty. -#}
+{% macro lw_mapped_is_non_plain_decimal(ref, relation_alias='raw') -%}
+    {%- if ref is none -%}
+        false
+    {%- else -%}
+        coalesce(not {{ lw_is_plain_number(lw_mapped(ref, relation_alias)) }}, false)
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A mapped yes/no field → boolean: true when the value is one of its true_values
     (default true, yes, y, 1), case-insensitive; false otherwise, and when not mapped. -#}
 {% macro lw_mapped_boolean(ref, relation_alias='raw') -%}

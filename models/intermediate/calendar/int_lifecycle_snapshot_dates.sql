@@ -1,5 +1,6 @@
 -- One row per lifecycle snapshot date: every month end from the first month with a
--- user-initiated event up to as_of_date, plus as_of_date itself. previous_snapshot_date
+-- user-initiated event up to as_of_date (the newest 240 when there are more), plus
+-- as_of_date itself. previous_snapshot_date
 -- bounds the period (previous_snapshot_date, snapshot_date] each event falls into,
 -- which lets metrics accumulate period by period instead of rescanning history.
 with
@@ -19,7 +20,8 @@ first_month as (
 ),
 
 month_offsets as (
-    -- up to 240 months (20 years) of monthly history
+    -- up to 240 months (20 years) of monthly history, counted back from as_of_date:
+    -- older activity falls into the first snapshot's period, the newest months stay
     {{ dbt.generate_series(240) }}
 ),
 
@@ -27,19 +29,19 @@ month_ends as (
     select
         cast(
             {{ dbt.dateadd('day', -1, dbt.dateadd(
-                'month', 'month_offsets.generated_number', 'first_month.first_month_start'
+                'month', '1 - month_offsets.generated_number', dbt.date_trunc('month', 'as_of.as_of_date')
             )) }}
             as date
         ) as snapshot_date
-    from first_month
+    from as_of
     cross join month_offsets
 ),
 
 snapshots as (
     select month_ends.snapshot_date
     from month_ends
-    cross join as_of
-    where month_ends.snapshot_date < as_of.as_of_date
+    cross join first_month
+    where month_ends.snapshot_date >= first_month.first_month_start
     union all
     select as_of_date as snapshot_date
     from as_of

@@ -30,6 +30,7 @@ final as (
         is_user_initiated,
         event_at,
         cast(event_at as date) as event_date,
+        local_time_ambiguity,
         loyalty_card,
         {{ lw_hash_pii('phone_e164') }} as phone_hash,
         phone_raw is not null and phone_e164 is null as has_unparseable_phone,

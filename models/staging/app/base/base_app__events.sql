@@ -19,8 +19,9 @@ typed as (
         nullif(trim(source.user_id), '') as user_id,
         source.event_name as source_event_name,
         {{ lw_epoch_ms_to_timestamp('source.event_ts_ms') }} as event_at,
-        cast(source._loaded_at as timestamp) as loaded_at,
-        source.platform,
+        {{ lw_safe_cast('source._loaded_at', 'timestamp') }} as loaded_at,
+        source.platform as source_platform,
+        {{ lw_known_value('source.platform', ['iOS', 'Android']) }} as platform,
         source.app_version,
         {{ lw_row_to_json('source') }} as raw_record
     from source
@@ -41,6 +42,7 @@ validated as (
             when taxonomy.event_name is null then 'unknown_event_name'
             when typed.event_at is null or typed.loaded_at is null then 'missing_timestamp'
             when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('typed.event_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from typed
     left join taxonomy

@@ -45,6 +45,7 @@ validated as (
             when typed.email is null or not {{ lw_is_valid_id('typed.email', 'email') }} then 'malformed_email'
             when typed.calling_code is null then 'unknown_country'
             when typed.signup_date is null then 'unparseable_signup_date'
+            when {{ lw_is_before_min_event_date('typed.signup_date') }} then 'timestamp_before_min_event_date'
             when typed.loaded_at is null then 'unparseable_timestamp'
         end as reject_reason
     from typed

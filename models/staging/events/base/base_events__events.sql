@@ -87,6 +87,7 @@ validated as (
             when taxonomy.event_name is null then 'unknown_event_name'
             when unioned.event_at is null or unioned.loaded_at is null then 'unparseable_timestamp'
             when {{ lw_is_future_timestamp('unioned.event_at', 'unioned.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('unioned.event_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from unioned
     left join taxonomy

@@ -62,6 +62,7 @@ validated as (
             when taxonomy.event_name is null then 'unknown_event_name'
             when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'
             when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('typed.event_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from typed
     left join taxonomy

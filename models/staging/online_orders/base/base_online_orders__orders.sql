@@ -27,6 +27,14 @@ typed as (
         {{ lw_safe_cast('source.order_total', 'decimal(18, 4)') }} as order_total_local,
         coalesce({{ lw_safe_cast("nullif(trim(source.refund_amount), '')", 'decimal(18, 4)') }}, 0)
             as refund_amount_local,
+        -- an empty refund is none; a refund that is no number is quarantined
+        nullif(trim(source.refund_amount), '') is not null
+        and {{ lw_safe_cast("nullif(trim(source.refund_amount), '')", 'decimal(18, 4)') }} is null
+            as is_unparseable_refund,
+        -- 1e3 or 1_000 would cast to 1000: money is written as a plain decimal
+        not {{ lw_is_plain_number('source.order_total') }}
+        or not coalesce({{ lw_is_plain_number("nullif(trim(source.refund_amount), '')") }}, true)
+            as has_non_plain_amount,
         {{ lw_safe_cast('source.item_count', 'integer') }} as item_count,
         {{ lw_iso8601_to_utc('source.ordered_at') }} as event_at,
         {{ lw_iso8601_to_utc('source.updated_at') }} as updated_at,
@@ -53,10 +61,12 @@ validated as (
             when typed.user_id is null and typed.email is null then 'missing_customer'
             when taxonomy.event_name is null then 'unknown_order_status'
             when typed.rate_to_base is null then 'unknown_currency'
-            when typed.order_total_local is null then 'unparseable_amount'
+            when typed.order_total_local is null or typed.is_unparseable_refund then 'unparseable_amount'
+            when typed.has_non_plain_amount then 'non_plain_amount'
             when typed.order_total_local < 0 or typed.refund_amount_local < 0 then 'negative_amount'
             when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'
             when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('typed.event_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from typed
     left join taxonomy

@@ -64,6 +64,7 @@ validated as (
             when unioned.email is not null and not {{ lw_is_valid_id('unioned.email', 'email') }}
                 then 'malformed_email'
             when unioned.updated_at is null then 'unparseable_timestamp'
+            when {{ lw_is_before_min_event_date('unioned.signup_date') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from unioned
 ),

@@ -36,6 +36,10 @@ typed as (
         stores.timezone as store_timezone,
         {{ lw_local_to_utc(lw_safe_cast('source.transaction_local_time', 'timestamp'), 'stores.timezone') }}
             as event_at,
+        -- 'gap' / 'overlap': a wall time the clock change skipped / repeated (read as
+        -- lw_local_to_utc says), null otherwise
+        {{ lw_local_time_ambiguity(lw_safe_cast('source.transaction_local_time', 'timestamp'), 'stores.timezone') }}
+            as local_time_ambiguity,
         {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
         nullif(trim(source.loyalty_card), '') as loyalty_card,
         nullif(trim(source.phone), '') as phone_raw,
@@ -43,6 +47,10 @@ typed as (
         source.sku,
         {{ lw_safe_cast('source.quantity', 'integer') }} as quantity,
         {{ lw_safe_cast('source.unit_price', 'decimal(18, 4)') }} as unit_price_local,
+        -- 1e3 or 1_000 would cast to 1000, a quantity 1.5 to 2: written plainly or quarantined
+        not {{ lw_is_plain_number('source.quantity', integer=true) }}
+        or not {{ lw_is_plain_number('source.unit_price') }}
+            as has_non_plain_amount,
         source.currency as currency_code,
         fx_rates.rate_to_base,
         lower(source.is_return) = 'true' as is_return,
@@ -67,10 +75,12 @@ validated as (
                 then 'malformed_loyalty_card'
             when typed.rate_to_base is null then 'unknown_currency'
             when typed.quantity is null or typed.unit_price_local is null then 'unparseable_amount'
+            when typed.has_non_plain_amount then 'non_plain_amount'
             when typed.unit_price_local < 0 then 'negative_amount'
             when typed.is_return <> (typed.quantity < 0) then 'return_sign_mismatch'
             when typed.event_at is null or typed.loaded_at is null then 'unparseable_timestamp'
             when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('typed.event_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from typed
 ),

@@ -43,10 +43,17 @@ fx_rates as (
         {{ lw_mapped_decimal(columns.quantity) }} as quantity,
         cast({{ lw_mapped_decimal(columns.quantity) }} * {{ lw_mapped_decimal(columns.unit_price) }} as decimal(18, 4))
             as amount_local,
+        {%- set money_fields = [columns.quantity, columns.unit_price] -%}
         {%- else -%}
         cast(null as decimal(18, 4)) as quantity,
         {{ lw_mapped_decimal(columns.amount) }} as amount_local,
+        {%- set money_fields = [columns.amount] -%}
         {%- endif %}
+        -- 1e3 or 1_000 would cast to 1000: money and quantities are written as plain decimals
+        {% for field in money_fields + ([columns.refund_amount] if columns.get('refund_amount') else []) -%}
+        {{ lw_mapped_is_non_plain_decimal(field) }}{{ ' or' if not loop.last }}
+        {% endfor -%}
+            as has_non_plain_amount,
         {% if columns.get('refund_amount') -%}
         coalesce({{ lw_mapped_decimal(columns.refund_amount) }}, 0) as refund_local,
         -- an empty refund is none; a refund that is no number is quarantined
@@ -123,10 +130,12 @@ validated as (
             when keyed.has_declared_order_id and keyed.order_id is null then 'missing_order_id'
             when keyed.ordered_at is null then 'unparseable_timestamp'
             when keyed.amount_local is null or keyed.is_unparseable_refund then 'unparseable_amount'
+            when keyed.has_non_plain_amount then 'non_plain_amount'
             when keyed.rate_to_base is null then 'unknown_currency'
             when not keyed.is_cancellation and not keyed.is_void and keyed.amount_local < 0 then 'negative_amount'
             when keyed.loaded_at is null then 'unparseable_timestamp'
             when {{ lw_is_future_timestamp('keyed.ordered_at', 'keyed.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('keyed.ordered_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from keyed
 ),

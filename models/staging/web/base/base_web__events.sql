@@ -18,11 +18,12 @@ typed as (
         source.cookie_id,
         nullif(trim(source.user_id), '') as user_id,
         source.event_type as source_event_name,
-        cast(source.event_ts as timestamp) as event_at,
-        cast(source._loaded_at as timestamp) as loaded_at,
+        {{ lw_safe_cast('source.event_ts', 'timestamp') }} as event_at,
+        {{ lw_safe_cast('source._loaded_at', 'timestamp') }} as loaded_at,
         source.page_url,
         source.product_id,
-        source.device_type,
+        source.device_type as source_device_type,
+        {{ lw_known_value('source.device_type', ['desktop', 'mobile', 'tablet']) }} as device_type,
         source.browser,
         source.utm_source,
         source.utm_medium,
@@ -46,6 +47,7 @@ validated as (
             when taxonomy.event_name is null then 'unknown_event_name'
             when typed.event_at is null or typed.loaded_at is null then 'missing_timestamp'
             when {{ lw_is_future_timestamp('typed.event_at', 'typed.loaded_at') }} then 'future_timestamp'
+            when {{ lw_is_before_min_event_date('typed.event_at') }} then 'timestamp_before_min_event_date'
         end as reject_reason
     from typed
     left join taxonomy
