@@ -8,5 +8,5 @@
 {%- endmacro %}
 
 {% macro duckdb__lw_epoch_ms_to_timestamp(expr) -%}
-    epoch_ms(cast({{ expr }} as bigint))
+    epoch_ms(try_cast({{ expr }} as bigint))
 {%- endmacro %}

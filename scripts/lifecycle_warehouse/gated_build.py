@@ -198,6 +198,25 @@ def gated_build(
                             docs_dir=docs_dir, inputs=inputs, audit_only=audit_only)
 
 
+def private_database(database: Path) -> None:
+    """The build database holds raw PII (the quarantine's raw records): readable by its
+    owner only. The file is created (an empty DuckDB database) before dbt opens it and set
+    to 0o600, with its WAL; its directory to 0o700 when the directory holds nothing but
+    build databases and their lock / WAL files (data/build; never a shared folder)."""
+    import duckdb
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    if not database.exists():
+        duckdb.connect(str(database)).close()
+    for path in (database, database.with_name(database.name + ".wal")):
+        if path.exists():
+            path.chmod(0o600)
+    folder = database.parent
+    if (not folder.stat().st_mode & 0o1000  # not a sticky shared folder such as /tmp
+            and all(".duckdb" in entry.name for entry in folder.iterdir())):
+        folder.chmod(0o700)
+
+
 def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
                  full_refresh: bool, publish_result: bool, docs_dir: Path | None,
                  inputs: BuildInputs | None, audit_only: bool) -> BuildReport:
@@ -208,6 +227,7 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
         load_gate_config,
     )
 
+    private_database(paths.database)
     if publish_result:  # refuse now what could not be published after the build
         from lifecycle_warehouse.publish import check_serving_target
 

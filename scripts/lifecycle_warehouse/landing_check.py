@@ -5,7 +5,7 @@ contract columns of each source are the `expected_columns` of its `no_unexpected
 test in models/staging/<source>/_<source>__sources.yml (the one list; the dbt test reports
 extra columns in plain dbt builds); the file glob and format are the source's
 `meta.landing_files`. Cheap: a parquet file's schema, a CSV file's header line, the keys of
-a JSON lines file (one DuckDB scan), and for a text file over 64 MiB a scan for a line
+a JSON lines file (one DuckDB scan), and for a text file over 16 MiB a scan for a line
 longer than the reader's maximum.
 
 A missing column, a CSV without a header (its first line is then data, not names) or a
@@ -30,8 +30,8 @@ from lifecycle_warehouse.runner import BuildError
 
 log = logging.getLogger(__name__)
 
-# The longest line lw_landing_rows (DuckDB's CSV reader, max_line_size) can hold.
-MAX_LINE_BYTES = 64 * 1024 * 1024
+# The longest line lw_landing_rows can hold (DuckDB's CSV max_line_size; buffer_size: twice).
+MAX_LINE_BYTES = 16 * 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]{0,63}$")
 
 
@@ -82,7 +82,7 @@ def _json_keys(con: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
         "select distinct unnest(json_keys(line)) from read_csv(?, columns = {'line': 'varchar'}, "
         "header = false, auto_detect = false, delim = e'\\x01', quote = '', escape = '', "
         "encoding = 'latin-1', null_padding = true, strict_mode = false, "
-        f"max_line_size = {MAX_LINE_BYTES}) "
+        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES}) "
         "where json_valid(line) and json_type(case when json_valid(line) then line end) = 'OBJECT'",
         [str(file)],
     ).fetchall()
@@ -160,8 +160,9 @@ def check_landing_files(landing_dir: Path, sources: tuple[str, ...] | None = Non
                              "columns " + ", ".join(repr(column) for column in missing))
                     raise BuildError(
                         f"{file}: {which} of the {contract.source} contract "
-                        f"{'is' if len(missing) == 1 else 'are'} missing (columns not in the "
-                        f"contract: {_shown(extra)}). Fix: rename or add "
+                        f"{'is' if len(missing) == 1 else 'are'} missing"
+                        f"{f' (columns not in the contract: {_shown(extra)})' if extra else ''}"
+                        ". Fix: rename or add "
                         f"{'it' if len(missing) == 1 else 'them'} in the file (contract: "
                         f"docs/landing_contract.md, {contract.yaml_file.relative_to(PROJECT_ROOT)}"
                         ")")

@@ -749,11 +749,20 @@ def _missing_column_error(
     if source.format == "csv" and len(columns) == 1 and re.search(r"[;,|\t]", columns[0]):
         hint = " (only one column was found: is options.delimiter right?)"
     setting = field if field.startswith(("cancellation.", "void.")) else f"{field}.column"
+    # only names are printed: a file without its header has data (email, phone) there
+    names = [name for name in columns if _COLUMN_NAME.match(name)]
+    if len(names) < len(columns):
+        hint += (f" ({len(columns) - len(names)} of its header fields do not look like column "
+                 "names and are not shown: is the header line missing?)")
     return SourceConfigError(
         f"column {column!r} ({field}) is not in {file}; its columns are: "
-        f"{', '.join(columns)}{hint}. Fix: set {setting} to one of them.",
+        f"{', '.join(names) or 'none that look like names'}{hint}. "
+        f"Fix: set {setting} to one of them.",
         source=source.name,
     )
+
+
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]{0,63}$")
 
 
 def _sample_values(

@@ -2,7 +2,10 @@
 -- the raw record as JSON: nothing is dropped silently. Exact copies of a rejected row
 -- (a file delivered twice) are kept once and counted as duplicates in
 -- stg_landing__row_counts, like duplicates of valid rows. Fix the source or the rule,
--- then rebuild; rows reappear in staging once they pass.
+-- then rebuild; rows reappear in staging once they pass. Lines of a demo source's
+-- CSV / JSON files that cannot be read as a row at all (lw_landing_rows: not UTF-8, too
+-- long, a malformed CSV row or JSON object) are quarantined here too, with the file and
+-- the line as raw_record.
 with
 
 {% for landing in lw_landing_tables() %}
@@ -18,9 +21,26 @@ with
 ),
 
 {% endfor %}
+{% for landing in lw_landing_tables() if not landing.declaration %}
+{{ landing.source }}_unreadable as (
+    select
+        '{{ landing.source }}' as source,
+        cast(null as {{ dbt.type_string() }}) as record_key,
+        reject_reason,
+        cast(null as timestamp) as loaded_at,
+        {{ lw_columns_to_json('unreadable_lines', ['_file', '_line']) }} as raw_record
+    from {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
+),
+
+{% endfor %}
+{%- set parts = [] %}
+{%- for landing in lw_landing_tables() %}
+    {%- do parts.append(landing.source ~ '_rejected') %}
+    {%- if not landing.declaration %}{% do parts.append(landing.source ~ '_unreadable') %}{% endif %}
+{%- endfor %}
 rejected as (
-    {% for landing in lw_landing_tables() %}
-    select * from {{ landing.source }}_rejected
+    {% for part in parts %}
+    select * from {{ part }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),

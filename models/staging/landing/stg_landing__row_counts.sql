@@ -1,7 +1,8 @@
 -- One row per landing table: raw rows read from the files, rows staged, rows
 -- quarantined and duplicate rows removed (valid rows repeating a key, and exact
--- copies of rejected rows). Raw is counted from source() itself,
--- so a staging bug that loses rows breaks raw = staged + quarantined + duplicates.
+-- copies of rejected rows). Raw is counted from the landing files themselves
+-- (lw_landing_rows: the rows it reads plus the lines it cannot read), so a staging bug
+-- that loses rows breaks raw = staged + quarantined + duplicates.
 with
 
 quarantined as (
@@ -22,7 +23,9 @@ quarantined as (
         (select count(*) from {{ ref(landing.base) }} where {{ landing.filter }}) as raw_rows,
         (select count(*) from {{ ref(landing.staging) }} where {{ landing.filter }}) as staged_rows,
         {%- else -%}
-        (select count(*) from {{ source(landing.source, landing.table) }}) as raw_rows,
+        (select count(*) from {{ lw_landing_rows(landing.source, landing.table) }})
+        + (select count(*) from {{ lw_landing_rows(landing.source, landing.table, readable=false) }})
+            as raw_rows,
         (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
         {%- endif %}
         -- valid rows repeating a key, plus exact copies of rejected rows (one pass over
@@ -37,7 +40,14 @@ quarantined as (
             {%- if landing.filter %}
             where {{ landing.filter }}
             {%- endif %}
-        ) as duplicate_rows
+        )
+        {%- if not landing.declaration %}
+        -- exact copies of an unreadable line (same file, same line)
+        + (
+            select count(*) - count(distinct {{ lw_columns_to_json('unreadable_lines', ['_file', '_line']) }})
+            from {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
+        )
+        {%- endif %} as duplicate_rows
 ),
 
 {% endfor %}

@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'customers') }}
+    select * from {{ lw_landing_rows('crm', 'customers') }}
 ),
 
 country_codes as (

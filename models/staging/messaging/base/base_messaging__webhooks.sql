@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('messaging', 'webhooks') }}
+    select * from {{ lw_landing_rows('messaging', 'webhooks') }}
 ),
 
 taxonomy as (

@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('online_orders', 'orders') }}
+    select * from {{ lw_landing_rows('online_orders', 'orders') }}
 ),
 
 fx_rates as (

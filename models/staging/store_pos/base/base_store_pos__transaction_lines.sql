@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('store_pos', 'transaction_lines') }}
+    select * from {{ lw_landing_rows('store_pos', 'transaction_lines') }}
 ),
 
 stores as (

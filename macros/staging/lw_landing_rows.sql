@@ -1,0 +1,201 @@
+{#- The rows of a demo landing source (models/staging/<source>/_<source>__sources.yml), read
+    line by line with the contract's dialect (docs/landing_contract.md), never sniffed:
+
+    - CSV: header line, comma, double quote (doubled inside a quoted field), one row per
+      line; columns by the header's names (union of every file's header, like
+      union_by_name); empty fields are null (as DuckDB's CSV reader gives them);
+    - JSON lines: one object per line, the keys of meta.landing_files.text_columns as text;
+    - parquet: the source itself (typed, self-describing; read_parquet).
+
+    A line that cannot be read is not a row of the source: readable=false gives those
+    lines instead (one row each: _file, _line as text, reject_reason), quarantined by
+    stg_landing__quarantined_rows and counted as raw rows by stg_landing__row_counts.
+    Reasons: invalid_utf8 (a byte sequence that is not UTF-8; _line is then the line read
+    as latin-1, one character per byte), line_too_long (over var landing_max_line_bytes),
+    malformed_csv_row (an unterminated or stray quote, a control character \x01),
+    wrong_field_count (more or fewer fields than the file's header: a ragged row),
+    malformed_json (not a JSON object). DuckDB reads lines up to 16 MiB; `lw build`
+    refuses a file with a longer line before any model runs (lifecycle_warehouse.
+    landing_check). Blank lines are no rows. Spark: the source as registered by
+    lw_register_landing_tables (its readers), no unreadable lines. -#}
+{% macro lw_landing_rows(source_name, table_name, readable=true) -%}
+    {{ return(adapter.dispatch('lw_landing_rows', 'lifecycle_warehouse')(source_name, table_name, readable)) }}
+{%- endmacro %}
+
+{% macro default__lw_landing_rows(source_name, table_name, readable=true) -%}
+    {%- if readable -%}
+        (select * from {{ source(source_name, table_name) }}) as landing_rows
+    {%- else -%}
+        {{ lw_no_unreadable_lines() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro lw_no_unreadable_lines() -%}
+    (
+        select
+            cast(null as {{ dbt.type_string() }}) as _file,
+            cast(null as {{ dbt.type_string() }}) as _line,
+            cast(null as {{ dbt.type_string() }}) as reject_reason
+        where 1 = 0
+    ) as unreadable_lines
+{%- endmacro %}
+
+{% macro duckdb__lw_landing_rows(source_name, table_name, readable=true) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- set landing = {} -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values()
+            if node.source_name == source_name and node.name == table_name -%}
+            {%- do landing.update(node.meta.landing_files) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if not execute or landing.get('format') not in ('csv', 'json') -%}
+        {%- if readable -%}
+            (select * from {{ relation }}) as landing_rows
+        {%- else -%}
+            {{ lw_no_unreadable_lines() }}
+        {%- endif -%}
+    {%- else -%}
+        {%- set csv = landing.format == 'csv' -%}
+        {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
+        {%- set pattern = landing_dir ~ '/' ~ landing.path -%}
+        {%- set files = run_query("select file from glob(" ~ lw_sql_string(pattern) ~ ") order by file")
+            .columns[0].values() | list -%}
+        {%- if not files -%}
+            {{ exceptions.raise_compiler_error("No landing files match " ~ pattern ~ " (source " ~ source_name
+                ~ "). Fix: point LW_LANDING_DIR / --landing at the landing directory (docs/landing_contract.md)") }}
+        {%- endif -%}
+        {%- set lines_dialect = "delim = e'\\x01', quote = '', escape = '', encoding = 'latin-1', "
+            ~ "nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, max_line_size = 16777216, buffer_size = 33554432" -%}
+        {#- each file's header names (CSV), in file order; columns: their union -#}
+        {%- set headers = {} -%}
+        {%- set columns = [] -%}
+        {%- if csv -%}
+            {%- for file in files -%}
+                {%- set first_line = run_query(
+                    "select column_name from (describe select * from read_csv(" ~ lw_sql_string(file)
+                    ~ ", header = true, all_varchar = true, " ~ lines_dialect ~ ")) limit 1").columns[0].values()[0] -%}
+                {%- set names = [] -%}
+                {%- for name in first_line.split(',') -%}
+                    {%- do names.append(name.strip().strip('"')) -%}
+                {%- endfor -%}
+                {%- do headers.update({file: names}) -%}
+                {%- for name in names if name not in columns -%}
+                    {%- do columns.append(name) -%}
+                {%- endfor -%}
+            {%- endfor -%}
+        {%- else -%}
+            {%- set columns = landing.text_columns -%}
+        {%- endif -%}
+    (
+        with
+
+        lw_lines as (
+            select
+                filename as _file,
+                line as _latin1_line,
+                after_control as _after_control
+            from read_csv(
+                ['{{ files | join("', '") }}'],
+                columns = {'line': 'varchar', 'after_control': 'varchar'},
+                header = {{ 'true' if csv else 'false' }},
+                auto_detect = false,
+                filename = true,
+                {{ lines_dialect }}
+            )
+        ),
+
+        lw_decoded as (
+            select
+                _file,
+                _latin1_line,
+                _after_control,
+                -- the file read as latin-1 (never fails); lines with bytes >= 0x80 are
+                -- decoded again as UTF-8 from those bytes: null when they are not UTF-8
+                case
+                    when not regexp_matches(_latin1_line, '[^\x00-\x7f]') then _latin1_line
+                    else try(decode(unhex(array_to_string(list_transform(
+                        string_split(_latin1_line, ''), lambda character: lpad(to_hex(ord(character)), 2, '0')
+                    ), ''))))
+                end as _line
+            from lw_lines
+        ),
+
+        lw_parsed as (
+            select
+                *,
+                {%- if csv %}
+                case
+                    when _line is null or _after_control is not null then null
+                    when not contains(_line, '"') then string_split(_line, ',')
+                    when regexp_full_match(_line, '(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*')
+                        then list_transform(
+                            regexp_extract_all(_line, '(?:^|,)("(?:[^"]|"")*"|[^,"]*)', 1),
+                            lambda field: case
+                                when starts_with(field, '"') then replace(substr(field, 2, length(field) - 2), '""', '"')
+                                else field
+                            end
+                        )
+                end as _fields
+                {%- else %}
+                _line is not null
+                and _after_control is null
+                and coalesce(json_valid(_line), false)
+                and json_type(case when coalesce(json_valid(_line), false) then _line end) = 'OBJECT'
+                    as _is_object
+                {%- endif %}
+            from lw_decoded
+        ),
+
+        lw_checked as (
+            select
+                *,
+                case
+                    when _line is null then 'invalid_utf8'
+                    when strlen(_line) > {{ var('landing_max_line_bytes', 1048576) }} then 'line_too_long'
+                    {%- if csv %}
+                    when _fields is null then 'malformed_csv_row'
+                    when len(_fields) <> case _file
+                        {%- for file in files %}
+                        when {{ lw_sql_string(file) }} then {{ headers[file] | length }}
+                        {%- endfor %}
+                    end then 'wrong_field_count'
+                    {%- else %}
+                    when not _is_object then 'malformed_json'
+                    {%- endif %}
+                end as _read_error
+            from lw_parsed
+        )
+
+        {% if readable -%}
+        select
+            {%- for column in columns %}
+            {%- if csv %}
+            nullif(case _file
+                {%- for file in files if column in headers[file] %}
+                when {{ lw_sql_string(file) }} then _fields[{{ headers[file].index(column) + 1 }}]
+                {%- endfor %}
+            end, '') as "{{ column }}"
+            {%- else %}
+            json_extract_string(case when _read_error is null then _line end, {{ lw_sql_string('$."' ~ column ~ '"') }})
+                as "{{ column }}"
+            {%- endif %}
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from lw_checked
+        where _read_error is null
+        {%- else -%}
+        select
+            _file,
+            coalesce(_line, _latin1_line) as _line,
+            _read_error as reject_reason
+        from lw_checked
+        where _read_error is not null
+        {%- endif %}
+    ) as {{ 'landing_rows' if readable else 'unreadable_lines' }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro lw_sql_string(value) -%}
+    '{{ value | replace("'", "''") }}'
+{%- endmacro %}
