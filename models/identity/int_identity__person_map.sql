@@ -1,6 +1,11 @@
 -- One row per identifier with its person_id. person_id is the md5 of the
 -- component's smallest identifier: the same data always gives the same ids, on
 -- any engine. Staging rows reach a person by looking up any of their identifiers.
+-- The component guard: a component of more identifiers than var
+-- identity_max_identifiers_per_component (e.g. a chain of customers joined by
+-- cookies each shared by two of them) is not one person. Its identifiers are not
+-- merged: each is a person of its own (named after itself), and its links are
+-- listed in int_identity__excluded_links with the reason.
 with
 
 components as (
@@ -11,16 +16,29 @@ identifiers as (
     select * from {{ ref('int_identity__identifiers') }}
 ),
 
+guarded as (
+    select
+        identifier,
+        component_identifiers > {{ var('identity_max_identifiers_per_component') }} as is_in_oversized_component,
+        case
+            when component_identifiers > {{ var('identity_max_identifiers_per_component') }}
+                then identifier
+            else component_root
+        end as person_root
+    from components
+),
+
 final as (
     select
-        components.identifier,
+        guarded.identifier,
         identifiers.identifier_type,
-        {{ dbt.hash('components.component_root') }} as person_id,
-        components.component_root,
-        identifiers.exclusion_reason is not null as is_excluded_identifier
-    from components
+        {{ dbt.hash('guarded.person_root') }} as person_id,
+        guarded.person_root as component_root,
+        identifiers.exclusion_reason is not null as is_excluded_identifier,
+        guarded.is_in_oversized_component
+    from guarded
     inner join identifiers
-        on components.identifier = identifiers.identifier
+        on guarded.identifier = identifiers.identifier
 )
 
 select * from final

@@ -1,4 +1,5 @@
--- The person map must be the connected components of the accepted links:
+-- The person map must be the connected components of the accepted links (those the
+-- component guard did not refuse):
 --   1. no accepted link crosses two persons (both ends have the same person_id,
 --      and both ends have a person at all);
 --   2. in a person with several identifiers every identifier has at least one
@@ -7,9 +8,20 @@
 -- Returns one row per violation with what is wrong.
 with
 
+excluded_links as (
+    select * from {{ ref('int_identity__excluded_links') }}
+),
+
+-- Accepted by the over-merge guard and not refused by the component guard (an
+-- oversized component's accepted links are listed in int_identity__excluded_links).
 links as (
-    select * from {{ ref('int_identity__links') }}
-    where is_accepted
+    select all_links.*
+    from {{ ref('int_identity__links') }} as all_links
+    left join excluded_links
+        on
+            all_links.identifier_a = excluded_links.identifier_a
+            and all_links.identifier_b = excluded_links.identifier_b
+    where all_links.is_accepted and excluded_links.identifier_a is null
 ),
 
 person_map as (
