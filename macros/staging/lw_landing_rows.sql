@@ -17,7 +17,8 @@
     malformed_json (not a JSON object). DuckDB reads lines up to 16 MiB; `lw build`
     refuses a file with a longer line before any model runs (lifecycle_warehouse.
     landing_check). Blank lines are no rows. Spark: the source as registered by
-    lw_register_landing_tables (its readers), no unreadable lines. -#}
+    lw_register_landing_tables (its readers), no unreadable lines; a unit test: its given
+    source rows, no unreadable lines. -#}
 {% macro lw_landing_rows(source_name, table_name, readable=true) -%}
     {{ return(adapter.dispatch('lw_landing_rows', 'lifecycle_warehouse')(source_name, table_name, readable)) }}
 {%- endmacro %}
@@ -41,6 +42,10 @@
 {%- endmacro %}
 
 {% macro duckdb__lw_landing_rows(source_name, table_name, readable=true) -%}
+    {#- a unit test gives the source's rows itself (or none: no unreadable lines) -#}
+    {%- if model.resource_type == 'unit_test' -%}
+        {{ return(default__lw_landing_rows(source_name, table_name, readable)) }}
+    {%- endif -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set landing = {} -%}
     {%- if execute -%}
@@ -62,8 +67,9 @@
         {%- set files = run_query("select file from glob(" ~ lw_sql_string(pattern) ~ ") order by file")
             .columns[0].values() | list -%}
         {%- if not files -%}
-            {{ exceptions.raise_compiler_error("No landing files match " ~ pattern ~ " (source " ~ source_name
-                ~ "). Fix: point LW_LANDING_DIR / --landing at the landing directory (docs/landing_contract.md)") }}
+            {#- no files (sqlfluff's compile, a landing dir not there yet): the source
+                itself, which fails at run time naming the missing files -#}
+            {{ return(default__lw_landing_rows(source_name, table_name, readable)) }}
         {%- endif -%}
         {%- set lines_dialect = "delim = e'\\x01', quote = '', escape = '', encoding = 'latin-1', "
             ~ "nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, max_line_size = 16777216, buffer_size = 33554432" -%}
@@ -113,7 +119,7 @@
                 -- the file read as latin-1 (never fails); lines with bytes >= 0x80 are
                 -- decoded again as UTF-8 from those bytes: null when they are not UTF-8
                 case
-                    when not regexp_matches(_latin1_line, '[^\x00-\x7f]') then _latin1_line
+                    when strlen(_latin1_line) = length(_latin1_line) then _latin1_line  -- ASCII
                     else try(decode(unhex(array_to_string(list_transform(
                         string_split(_latin1_line, ''), lambda character: lpad(to_hex(ord(character)), 2, '0')
                     ), ''))))
@@ -177,13 +183,26 @@
                 {%- endfor %}
             end, '') as "{{ column }}"
             {%- else %}
-            json_extract_string(case when _read_error is null then _line end, {{ lw_sql_string('$."' ~ column ~ '"') }})
-                as "{{ column }}"
+            _values[{{ loop.index }}] as "{{ column }}"
             {%- endif %}
             {%- if not loop.last %},{% endif %}
             {%- endfor %}
+        {%- if csv %}
         from lw_checked
         where _read_error is null
+        {%- else %}
+        from (
+            -- one parse of the line for every key
+            select
+                json_extract_string(_line, [
+                    {%- for column in columns -%}
+                    {{ lw_sql_string('$."' ~ column ~ '"') }}{{ ', ' if not loop.last }}
+                    {%- endfor -%}
+                ]) as _values
+            from lw_checked
+            where _read_error is null
+        ) as lw_json
+        {%- endif %}
         {%- else -%}
         select
             _file,

@@ -26,7 +26,7 @@ with
     select
         '{{ landing.source }}' as source,
         cast(null as {{ dbt.type_string() }}) as record_key,
-        reject_reason,
+        unreadable_lines.reject_reason,
         cast(null as timestamp) as loaded_at,
         {{ lw_columns_to_json('unreadable_lines', ['_file', '_line']) }} as raw_record
     from {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
@@ -35,8 +35,8 @@ with
 {% endfor %}
 {%- set parts = [] %}
 {%- for landing in lw_landing_tables() %}
-    {%- do parts.append(landing.source ~ '_rejected') %}
-    {%- if not landing.declaration %}{% do parts.append(landing.source ~ '_unreadable') %}{% endif %}
+{%- do parts.append(landing.source ~ '_rejected') %}
+{%- if not landing.declaration %}{% do parts.append(landing.source ~ '_unreadable') %}{% endif %}
 {%- endfor %}
 rejected as (
     {% for part in parts %}
