@@ -339,13 +339,15 @@ def test_scenario_08_as_of_date_is_pinned_on_the_gated_path_and_checked(baseline
         assert "Fix: give an --as-of-date in that range" in result.stderr
         assert "layer intermediate: dbt build" not in result.stderr  # refused after staging
         assert sha256(deployment.serving) == before
-    # --vars reaches the gated build (and publish): a date inside the data is served
+    # --vars reaches the gated build (and publish): a date inside the data is served (a
+    # few days back: further back, the volume gate would see the change against the
+    # served build, as it should)
     result = run_lw(deployment, *deployment.build_command()[3:],
-                    "--vars", "{as_of_date: 2025-03-31}")
+                    "--vars", "{as_of_date: 2025-04-25}")
     assert result.returncode == 0, result.stderr[-3000:]
     with duckdb.connect(str(deployment.serving), read_only=True) as con:
         assert con.execute("select distinct as_of_date from marts.fct_customer_lifecycle"
-                           ).fetchall() == [(datetime.date(2025, 3, 31),)]
+                           ).fetchall() == [(datetime.date(2025, 4, 25),)]
     result = run_lw(deployment, "build", "--vars", "[1, 2]", "--no-sample")
     assert result.returncode == 1
     assert "--vars '[1, 2]' is not a mapping" in result.stderr
@@ -393,6 +395,7 @@ def test_scenario_19_a_file_loaded_before_the_window_is_named_with_the_fix(basel
     late_rows = table.to_pylist()
     for number, row in enumerate(late_rows):
         row["event_id"] = f"we_{number:016x}"
+        row["event_ts"] = datetime.datetime(2025, 1, 14, 12, 0)
         row["_loaded_at"] = datetime.datetime(2025, 1, 15, 6, 0)
     late = landing / "web_events" / "late-file.parquet"
     pq.write_table(pa.Table.from_pylist(late_rows, schema=table.schema), late)
