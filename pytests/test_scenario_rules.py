@@ -8,7 +8,7 @@ source, staging, the calendar and dim_customers with their tests.
     `other` (raw value kept in the base model) and no mart test fails on it;
 14. an amount in scientific notation or with digit separators (1e3, 1_000), or a count
     1.5, is quarantined as non_plain_amount instead of read as 1000 / 2;
-15. an event before var min_event_date (default 2000-01-01) is quarantined as
+15. an event before var min_event_date (default 1990-01-01) is quarantined as
     timestamp_before_min_event_date, and the 240 monthly snapshots are the newest ones;
 17. a store-local time in a DST overlap is the earlier instant, one in a gap is moved
     forward by the gap, flagged in local_time_ambiguity, with the same SQL on Spark.
@@ -145,7 +145,7 @@ def built(tmp_path_factory, make_warehouse):
             {"transaction_id": "T0000000002", "quantity": "1.5"},
             *[{"transaction_id": tid, "store_id": store, "currency": STORE_CURRENCY[store],
                "transaction_local_time": local} for tid, store, _, local, _, _ in DST_LINES],
-            {"transaction_id": "T0000000008", "transaction_local_time": "1999-06-01 12:00:00"},
+            {"transaction_id": "T0000000008", "transaction_local_time": "1989-06-01 12:00:00"},
         ],
         orders=[
             {"order_id": "O0000000001", "user_id": "U00000002", "order_total": "1e3"},
@@ -154,9 +154,9 @@ def built(tmp_path_factory, make_warehouse):
             {"order_id": "O0000000004", "user_id": "U00000002", "refund_amount": "ten"},
             {"order_id": "O0000000005", "user_id": "U00000002", "order_total": " 30.5 "},
             {"order_id": "O0000000006", "user_id": "U00000002",
-             "ordered_at": "1999-12-31T23:59:59+00:00"},
+             "ordered_at": "1989-12-31T23:59:59+00:00"},
             {"order_id": "O0000000007", "user_id": "U00000002",
-             "ordered_at": "2000-01-01T00:00:00+00:00"},
+             "ordered_at": "1990-01-01T00:00:00+00:00"},
         ],
         crm=[
             {"customer_id": "U00000001", "email": "ann@example.com"},
@@ -257,11 +257,11 @@ def test_scenario_15_events_before_min_event_date_are_quarantined(built):
         "dv_00000000000000b4": floor}  # epoch 0
     assert set(reasons(built, "messaging").values()) == {floor}
     assert reasons(built, "crm") == {"U00000003": floor}  # signed up 1970-01-01
-    assert reasons(built, "store_pos")["T0000000008#1"] == floor  # 1999-06-01 16:00 UTC
-    # 1999-12-31 23:59:59 is before the floor, 2000-01-01 00:00:00 is not
+    assert reasons(built, "store_pos")["T0000000008#1"] == floor  # 1989-06-01 16:00 UTC
+    # 1989-12-31 23:59:59 is before the floor, 1990-01-01 00:00:00 is not
     assert reasons(built, "online_orders")["O0000000006"] == floor
     assert built.query("select ordered_at from staging.stg_online_orders__orders "
-                       "where order_id = 'O0000000007'") == [(datetime(2000, 1, 1),)]
+                       "where order_id = 'O0000000007'") == [(datetime(1990, 1, 1),)]
     assert reasons(built, "shop_pings", "json_extract_string(raw_record, '$.id')") == {
         "e1": floor}
     assert reasons(built, "shop_accounts", "json_extract_string(raw_record, '$.account')") == {
