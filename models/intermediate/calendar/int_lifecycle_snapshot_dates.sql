@@ -1,8 +1,8 @@
 -- One row per lifecycle snapshot date: every month end from the first month with a
 -- user-initiated event up to as_of_date (the newest 240 when there are more), plus
--- as_of_date itself. previous_snapshot_date
--- bounds the period (previous_snapshot_date, snapshot_date] each event falls into,
--- which lets metrics accumulate period by period instead of rescanning history.
+-- as_of_date itself. previous_snapshot_date bounds the period (previous_snapshot_date,
+-- snapshot_date] each event falls into, which lets metrics accumulate period by period
+-- instead of rescanning history.
 with
 
 as_of as (
@@ -29,7 +29,7 @@ month_ends as (
     select
         cast(
             {{ dbt.dateadd('day', -1, dbt.dateadd(
-                'month', '1 - month_offsets.generated_number', dbt.date_trunc('month', 'as_of.as_of_date')
+                'month', '(1 - month_offsets.generated_number)', dbt.date_trunc('month', 'as_of.as_of_date')
             )) }}
             as date
         ) as snapshot_date
