@@ -292,9 +292,13 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
 
 
 def check_as_of_date(database: Path, as_of_date: str) -> None:
-    """A pinned as_of_date must lie within the staged data (first to last event or order
-    date): after the data everyone would be churned and every gate would pass, before it
-    the build would fail at an unrelated test. BuildError naming the date and the range."""
+    """A pinned as_of_date must lie within the staged data: from the first event or order
+    date to the end of the calendar month of the last one (reporting as of a month end
+    is the usual pin, and a few quiet days change no stage). Later, everyone would be
+    churned and every gate would pass; earlier, the build would fail at an unrelated
+    test. BuildError naming the date and the range."""
+    import calendar
+
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
@@ -307,12 +311,14 @@ def check_as_of_date(database: Path, as_of_date: str) -> None:
         """).fetchone()
     if first is None:  # a profiles-only build: no dated rows to compare with
         return
-    if not first.isoformat() <= as_of_date <= last.isoformat():
-        side = "after" if as_of_date > last.isoformat() else "before"
+    month_end = last.replace(day=calendar.monthrange(last.year, last.month)[1])
+    if not first.isoformat() <= as_of_date <= month_end.isoformat():
+        side = "after" if as_of_date > month_end.isoformat() else "before"
         raise BuildError(
             f"as_of_date {as_of_date} is {side} the data: its events and orders run from "
-            f"{first} to {last}. Published marts are unchanged. Fix: give an "
-            "--as-of-date in that range, or none (the last complete day in the data)")
+            f"{first} to {last} (a pinned date may go up to {month_end}, the end of that "
+            "month). Published marts are unchanged. Fix: give an --as-of-date in that "
+            "range, or none (the last complete day in the data)")
 
 
 def write_report_after_publish(serving: Path) -> tuple[Path | None, str | None]:
