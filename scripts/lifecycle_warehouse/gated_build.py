@@ -227,6 +227,9 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
         load_gate_config,
     )
 
+    if audit_only and not paths.database.exists():
+        raise BuildError(f"No build database at {paths.database}. Fix: build it first "
+                         "(`dbt build`, or `lw build`, which also publishes)")
     private_database(paths.database)
     if publish_result:  # refuse now what could not be published after the build
         from lifecycle_warehouse.publish import check_serving_target
@@ -242,11 +245,7 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
     docs_dir = docs_dir or default_docs_dir()
     history = load_history(serving)
     report = BuildReport(paths=paths, serving=serving)
-    if audit_only:
-        if not paths.database.exists():
-            raise BuildError(f"No build database at {paths.database}. Fix: build it first "
-                             "(`dbt build`, or `lw build`, which also publishes)")
-    else:
+    if not audit_only:
         report.seed = _run(["seed", *(["--full-refresh"] if full_refresh else [])], paths,
                            target, inputs)
     volumes: dict[str, dict[str, int]] = {}
