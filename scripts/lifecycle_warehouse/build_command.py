@@ -66,17 +66,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "folder's for a sources.yml)")
     p.add_argument("--as-of-date", metavar="YYYY-MM-DD",
                    help="pin as_of_date (default: the last complete day in the data)")
-    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
-                   "or data/landing)")
     p.add_argument("--database", type=Path, help="DuckDB file to build (default: "
                    "LW_DUCKDB_PATH or data/build/lifecycle.duckdb; with --source cdnow: "
                    "LW_CDNOW_DUCKDB_PATH or data/build/cdnow.duckdb)")
-    p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
+    _add_shared_arguments(p)
     p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
-    p.add_argument("--serving", type=Path, help="published file BI reads (default: "
-                   "LW_SERVING_PATH or data/serving/lifecycle.duckdb)")
-    p.add_argument("--keep", type=int, default=5,
-                   help="published versions kept for `lw rollback` (default 5)")
     p.add_argument("--no-publish", action="store_true",
                    help="build and gate, but do not publish")
     p.add_argument("--no-sample", action="store_true",
@@ -107,17 +101,22 @@ def add_publish_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sources", type=Path, metavar="FILE.yml",
                    help="the sources file the build was made from (default: the demo sources)")
     p.add_argument("--vars", metavar="YAML", help="the dbt vars the build was made with")
-    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
-                   "or data/landing)")
     p.add_argument("--database", type=Path, help="build database (default: LW_DUCKDB_PATH "
                    "or data/build/lifecycle.duckdb)")
+    _add_shared_arguments(p)
+    p.set_defaults(handler=run_publish, source="synthetic", as_of_date=None, no_sample=True,
+                   sample=False, full_refresh=False, no_publish=False)
+
+
+def _add_shared_arguments(p: argparse.ArgumentParser) -> None:
+    """The options `lw build` and `lw publish` share: landing, dbt target, serving file."""
+    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
+                   "or data/landing)")
     p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
     p.add_argument("--serving", type=Path, help="published file BI reads (default: "
                    "LW_SERVING_PATH or data/serving/lifecycle.duckdb)")
     p.add_argument("--keep", type=int, default=5,
                    help="published versions kept for `lw rollback` (default 5)")
-    p.set_defaults(handler=run_publish, source="synthetic", as_of_date=None, no_sample=True,
-                   sample=False, full_refresh=False, no_publish=False)
 
 
 def run_publish(args: argparse.Namespace) -> int:
