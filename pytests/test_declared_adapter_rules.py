@@ -207,3 +207,129 @@ def test_one_person_across_the_adapters(built):
     """).fetchall()
     assert len(persons) == 1
     assert persons[0][1] == ["anon_uuid", "email", "ga_pseudo_id", "shop_id"]
+
+
+# --- issue 18 scenarios 10 and 11 for declared sources: lines that are no row ------------
+
+# a ';'-separated csv: a quoted field holding the delimiter and a doubled quote (a row),
+# an unterminated quote, a missing field, a latin-1 byte, an extra field
+BAD_ORDERS = (
+    b"invoice;customer;at;amount\n"
+    b"1;101;2024-02-01 10:00:00;5.00\n"
+    b'2;"10""2;x";2024-02-02 10:00:00;6.00\n'
+    b'3;"102;2024-02-03 10:00:00;7.00\n'
+    b"4;103;2024-02-04 10:00:00\n"
+    b"5;10\xe94;2024-02-05 10:00:00;8.00\n"
+    b"6;105;2024-02-06 10:00:00;9.00;extra\n"
+    b"7;106;2024-02-07 10:00:00;10.00\n"
+)
+BAD_EVENTS = (
+    b'{"id": "e1", "uid": "101", "name": "view", "ts": "2024-02-01T10:00:00Z", "ctx": {"v": 1}}\n'
+    b"not json at all\n"
+    b'{"id": "e2", "uid": "10\xff", "name": "view", "ts": "2024-02-01T11:00:00Z"}\n'
+    b"[1, 2]\n"
+    b'{"id": "e3", "uid": "102", "name": "view", "ts": "2024-02-01T12:00:00Z", "ctx": {"v": 2}}\n'
+)
+BAD_DECLARATION = """\
+identifier_types:
+  shop_id: {normalise: trim, pattern: '^[0-9]+$'}
+transaction_sources:
+  - name: bad_orders
+    path: orders.csv
+    format: csv
+    options: {delimiter: ";"}
+    columns:
+      customer_id: {column: customer, identifier_type: shop_id}
+      ordered_at: {column: at, format: iso8601}
+      order_id: {column: invoice}
+      amount: {column: amount}
+event_sources:
+  - name: bad_events
+    path: events.jsonl
+    format: json
+    columns:
+      event_id: {column: id}
+      event_name: {column: name}
+      occurred_at: {column: ts, format: iso8601}
+      device: {expression: "cast(ctx.v as varchar)"}
+    identifiers:
+      - {column: uid, identifier_type: shop_id}
+    event_names:
+      view: {event_name: page_viewed, event_category: browse, channel: web, is_user_initiated: true}
+"""
+
+
+@pytest.fixture(scope="module")
+def bad_lines(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad_lines")
+    (root / "orders.csv").write_bytes(BAD_ORDERS)
+    (root / "events.jsonl").write_bytes(BAD_EVENTS)
+    (root / "sources.yml").write_text(BAD_DECLARATION)
+    (root / "gates.yml").write_text(textwrap.dedent("""\
+        staging: {quarantine_share: {max: 1.0}}
+        marts:
+          volume: {allow_empty: [marts.fct_customer_triggers]}
+          lifecycle_stage_shares: {max: 1.0}
+          freshness: {max_lag_days: 60}
+    """))
+    env = {**os.environ, "LW_GX_DOCS_DIR": str(root / "gx"), "LW_DUCKDB_TEMP_DIR": str(root / "t"),
+           "LW_GATES_CONFIG": str(root / "gates.yml")}
+    result = subprocess.run(
+        [sys.executable, "-m", "lifecycle_warehouse.cli", "build", "--sources",
+         str(root / "sources.yml"), "--database", str(root / "b.duckdb"),
+         "--serving", str(root / "s.duckdb"), "--as-of-date", "2024-02-29"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=600)
+    with duckdb.connect(str(root / "b.duckdb"), read_only=True) as con:
+        yield result, con
+
+
+def _unreadable(con, source):
+    return con.execute("""
+        select json_extract_string(raw_record, '$._line'), reject_reason
+        from staging.stg_landing__quarantined_rows
+        where source = ? and record_key is null order by 1
+    """, [source]).fetchall()
+
+
+def _counts(con, source):
+    return con.execute("select raw_rows, staged_rows, quarantined_rows, duplicate_rows "
+                       "from staging.stg_landing__row_counts where source = ?", [source]).fetchone()
+
+
+def test_scenario_10_declared_non_json_and_non_utf8_lines_are_quarantined(bad_lines):
+    result, con = bad_lines
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert _unreadable(con, "bad_events") == [
+        ("[1, 2]", "malformed_json"),           # JSON, but no object
+        ("not json at all", "malformed_json"),
+        ('{"id": "e2", "uid": "10\u00ff", "name": "view", "ts": "2024-02-01T11:00:00Z"}',
+         "invalid_utf8"),                       # byte 0xff, shown as latin-1
+    ]
+    # 5 lines = 2 staged (e1, e3) + 3 quarantined, no duplicates
+    assert _counts(con, "bad_events") == (5, 2, 3, 0)
+    # the readable lines keep their types: ctx is a struct (the expression ctx.v)
+    assert con.execute("select event_key, identifier_1, device from staging.stg_events__events "
+                       "order by 1").fetchall() == [
+        ("bad_events:e1", "shop_id:101", "1"), ("bad_events:e3", "shop_id:102", "2")]
+
+
+def test_scenario_11_declared_malformed_csv_rows_quarantine_only_themselves(bad_lines):
+    result, con = bad_lines
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert _unreadable(con, "bad_orders") == [
+        ('3;"102;2024-02-03 10:00:00;7.00', "malformed_csv_row"),        # quote never closed
+        ("4;103;2024-02-04 10:00:00", "wrong_field_count"),              # 3 fields of 4
+        ("5;10\u00e94;2024-02-05 10:00:00;8.00", "invalid_utf8"),        # byte 0xe9
+        ("6;105;2024-02-06 10:00:00;9.00;extra", "wrong_field_count"),   # 5 fields of 4
+    ]
+    # line 2 is a row, read with the declared ';' and '"': its customer is 10"2;x
+    assert con.execute("""
+        select json_extract_string(raw_record, '$.customer'), reject_reason
+        from staging.stg_landing__quarantined_rows
+        where source = 'bad_orders' and record_key is not null
+    """).fetchall() == [('10"2;x', "malformed_identifier")]
+    # 7 lines = 2 staged (invoices 1 and 7) + 5 quarantined, no duplicates
+    assert _counts(con, "bad_orders") == (7, 2, 5, 0)
+    assert con.execute("select order_key, cast(gross_revenue as varchar) "
+                       "from staging.stg_contract__orders order by 1").fetchall() == [
+        ("bad_orders:1", "5.00"), ("bad_orders:7", "10.00")]

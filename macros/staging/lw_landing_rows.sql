@@ -1,5 +1,6 @@
 {#- The rows of a demo landing source (models/staging/<source>/_<source>__sources.yml), read
-    line by line with the contract's dialect (docs/landing_contract.md), never sniffed:
+    line by line with the contract's dialect (docs/landing_contract.md), never sniffed
+    (macro lw_read_lines below, which reads the declared sources' csv and json too):
 
     - CSV: header line, comma, double quote (doubled inside a quoted field), one row per
       line; columns by the header's names (union of every file's header, like
@@ -61,7 +62,6 @@
             {{ lw_no_unreadable_lines() }}
         {%- endif -%}
     {%- else -%}
-        {%- set csv = landing.format == 'csv' -%}
         {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
         {%- set pattern = landing_dir ~ '/' ~ landing.path -%}
         {%- set files = run_query("select file from glob(" ~ lw_sql_string(pattern) ~ ") order by file")
@@ -71,6 +71,30 @@
                 itself, which fails at run time naming the missing files -#}
             {{ return(default__lw_landing_rows(source_name, table_name, readable)) }}
         {%- endif -%}
+    (
+        {{ lw_read_lines(files, landing.format, 'rows' if readable else 'unreadable',
+            {'json_text_columns': landing.get('text_columns')}) }}
+    ) as {{ 'landing_rows' if readable else 'unreadable_lines' }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- DuckDB: the SQL (a query) reading `files` (a list of paths) line by line, in format
+    'csv' or 'json', with the dialect `dialect` (all keys optional):
+    - csv: delimiter (','), quote ('"', doubled inside a quoted field), header (true:
+      the first line names the columns; false: names, the columns in order, for every
+      file); columns by name, the union of every file's header; empty fields are null;
+    - json: json_text_columns (these keys as text) or json_structure (a
+      json_transform structure: the keys typed, nested objects as structs);
+    - file_columns: true adds filename and _file (the file) and _line_number (null).
+    output 'rows': the readable lines as rows; 'unreadable': the other lines (_file,
+    _line, reject_reason); 'objects' (json): the readable lines as text (_file, _line).
+    The reasons are those of lw_landing_rows. Shared by the demo sources
+    (lw_landing_rows) and the declared ones (lw_declared_read). -#}
+{% macro lw_read_lines(files, format, output, dialect) -%}
+        {%- set csv = format == 'csv' -%}
+        {%- set delimiter = dialect.get('delimiter') or ',' -%}
+        {%- set quote = dialect.get('quote') or '"' -%}
+        {%- set header = dialect.get('header', true) -%}
         {%- set lines_dialect = "delim = e'\\x01', quote = '', escape = '', encoding = 'latin-1', "
             ~ "nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, max_line_size = 16777216, buffer_size = 33554432" -%}
         {#- each file's header names (CSV), in file order; columns: their union -#}
@@ -78,22 +102,31 @@
         {%- set columns = [] -%}
         {%- if csv -%}
             {%- for file in files -%}
-                {%- set first_line = run_query(
-                    "select column_name from (describe select * from read_csv(" ~ lw_sql_string(file)
-                    ~ ", header = true, all_varchar = true, " ~ lines_dialect ~ ")) limit 1").columns[0].values()[0] -%}
                 {%- set names = [] -%}
-                {%- for name in first_line.split(',') -%}
-                    {%- do names.append(name.strip().strip('"')) -%}
-                {%- endfor -%}
+                {%- if header and execute -%}
+                    {%- set first_line = run_query(
+                        "select column_name from (describe select * from read_csv(" ~ lw_sql_string(file)
+                        ~ ", header = true, all_varchar = true, " ~ lines_dialect ~ ")) limit 1").columns[0].values()[0] -%}
+                    {%- for name in first_line.split(delimiter) -%}
+                        {%- do names.append(name.strip().strip(quote)) -%}
+                    {%- endfor -%}
+                {%- else -%}
+                    {%- do names.extend(dialect.get('names') or []) -%}
+                {%- endif -%}
                 {%- do headers.update({file: names}) -%}
                 {%- for name in names if name not in columns -%}
                     {%- do columns.append(name) -%}
                 {%- endfor -%}
             {%- endfor -%}
         {%- else -%}
-            {%- set columns = landing.text_columns -%}
+            {%- set columns = dialect.get('json_text_columns') or [] -%}
         {%- endif -%}
-    (
+        {#- the CSV dialect as regular expressions (RE2): delimiter and quote escaped -#}
+        {%- set special = '\\^$.|?*+()[]{}-' -%}
+        {%- set d = ('\\' ~ delimiter) if delimiter in special else delimiter -%}
+        {%- set q = ('\\' ~ quote) if quote in special else quote -%}
+        {%- set quoted_field = q ~ '(?:[^' ~ q ~ ']|' ~ q ~ q ~ ')*' ~ q -%}
+        {%- set plain_field = '[^' ~ d ~ q ~ ']*' -%}
         with
 
         lw_lines as (
@@ -102,9 +135,9 @@
                 line as _latin1_line,
                 after_control as _after_control
             from read_csv(
-                ['{{ files | join("', '") }}'],
+                [{%- for file in files %}{{ lw_sql_string(file) }}{{ ', ' if not loop.last }}{% endfor -%}],
                 columns = {'line': 'varchar', 'after_control': 'varchar'},
-                header = {{ 'true' if csv else 'false' }},
+                header = {{ 'true' if csv and header else 'false' }},
                 auto_detect = false,
                 filename = true,
                 {{ lines_dialect }}
@@ -133,12 +166,13 @@
                 {%- if csv %}
                 case
                     when _line is null or _after_control is not null then null
-                    when not contains(_line, '"') then string_split(_line, ',')
-                    when regexp_full_match(_line, '(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*')
+                    when not contains(_line, {{ lw_sql_string(quote) }}) then string_split(_line, {{ lw_sql_string(delimiter) }})
+                    when regexp_full_match(_line, {{ lw_sql_string('(?:' ~ quoted_field ~ '|' ~ plain_field ~ ')(?:' ~ d ~ '(?:' ~ quoted_field ~ '|' ~ plain_field ~ '))*') }})
                         then list_transform(
-                            regexp_extract_all(_line, '(?:^|,)("(?:[^"]|"")*"|[^,"]*)', 1),
+                            regexp_extract_all(_line, {{ lw_sql_string('(?:^|' ~ d ~ ')(' ~ quoted_field ~ '|' ~ plain_field ~ ')') }}, 1),
                             lambda field: case
-                                when starts_with(field, '"') then replace(substr(field, 2, length(field) - 2), '""', '"')
+                                when starts_with(field, {{ lw_sql_string(quote) }})
+                                    then replace(substr(field, 2, length(field) - 2), {{ lw_sql_string(quote ~ quote) }}, {{ lw_sql_string(quote) }})
                                 else field
                             end
                         )
@@ -173,7 +207,7 @@
             from lw_parsed
         )
 
-        {% if readable -%}
+        {% if output == 'rows' -%}
         select
             {%- for column in columns %}
             {%- if csv %}
@@ -185,15 +219,24 @@
             {%- else %}
             _values[{{ loop.index }}] as "{{ column }}"
             {%- endif %}
-            {%- if not loop.last %},{% endif %}
+            {%- if not loop.last or dialect.get('file_columns') %},{% endif %}
             {%- endfor %}
-        {%- if csv %}
+            {%- if dialect.get('json_structure') %}
+            unnest(json_transform(_line, {{ lw_sql_string(dialect.json_structure) }})),
+            {%- endif %}
+            {%- if dialect.get('file_columns') %}
+            _file as filename,
+            _file,
+            cast(null as bigint) as _line_number
+            {%- endif %}
+        {%- if csv or dialect.get('json_structure') %}
         from lw_checked
         where _read_error is null
         {%- else %}
         from (
             -- one parse of the line for every key
             select
+                _file,
                 json_extract_string(_line, [
                     {%- for column in columns -%}
                     {{ lw_sql_string('$."' ~ column ~ '"') }}{{ ', ' if not loop.last }}
@@ -203,6 +246,12 @@
             where _read_error is null
         ) as lw_json
         {%- endif %}
+        {%- elif output == 'objects' -%}
+        select
+            _file,
+            _line
+        from lw_checked
+        where _read_error is null
         {%- else -%}
         select
             _file,
@@ -211,8 +260,6 @@
         from lw_checked
         where _read_error is not null
         {%- endif %}
-    ) as {{ 'landing_rows' if readable else 'unreadable_lines' }}
-    {%- endif -%}
 {%- endmacro %}
 
 {% macro lw_sql_string(value) -%}

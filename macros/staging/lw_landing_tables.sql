@@ -37,3 +37,14 @@
     {%- endfor -%}
     {{ return(tables) }}
 {%- endmacro %}
+
+{#- The lines of one landing table (an entry of lw_landing_tables) that cannot be read
+    as a row (_file, _line, reject_reason), as a subquery aliased unreadable_lines: a
+    demo source's from lw_landing_rows, a declared source's from lw_declared_read. -#}
+{% macro lw_unreadable_lines(landing) -%}
+    {%- if landing.declaration -%}
+        ({{ lw_declared_read(landing.declaration, readable=false) }}) as unreadable_lines
+    {%- else -%}
+        {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -677,21 +677,110 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _relation(source: _FileSource, file: Path, *, names: bool = True) -> str:
-    """The DuckDB table function reading `file` as declared (all csv values as text)."""
+# the reader of the declared files in dbt (macro lw_read_lines) reads csv and json line
+# by line and quarantines the lines that are no row (invalid_utf8, malformed_csv_row,
+# wrong_field_count, malformed_json); the checks here read only the lines that are rows
+_LINES = (
+    "read_csv({file}, columns = {{'line': 'varchar', 'after_control': 'varchar'}}, "
+    "header = false, auto_detect = false, delim = e'\\x01', quote = '', escape = '', "
+    "encoding = 'latin-1', nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, "
+    "max_line_size = 16777216, buffer_size = 33554432)"
+)
+_JSON_OBJECTS = (
+    "(SELECT line FROM (SELECT CASE WHEN strlen(line) = length(line) THEN line ELSE "
+    "try(decode(unhex(array_to_string(list_transform(string_split(line, ''), "
+    "lambda c: lpad(to_hex(ord(c)), 2, '0')), '')))) END AS line FROM {lines} "
+    "WHERE after_control IS NULL) AS decoded WHERE line IS NOT NULL "
+    "AND coalesce(json_valid(line), false) "
+    "AND json_type(CASE WHEN coalesce(json_valid(line), false) THEN line END) = 'OBJECT')"
+)
+
+
+def _check_line_lengths(source: _FileSource, file: Path) -> None:
+    """A line longer than dbt's line reader holds (16 MiB) is refused before dbt runs."""
+    from lifecycle_warehouse.landing_check import _check_line_lengths as check
+    from lifecycle_warehouse.runner import BuildError
+
+    try:
+        check(file)
+    except BuildError as error:
+        raise SourceConfigError(str(error), source=source.name) from None
+
+
+def _csv_rows(source: _FileSource, file: Path) -> tuple[list[str], list[list[str]]]:
+    """The header names (or the declared columns) and the first rows of a csv file that
+    are rows: UTF-8, quotes closed, one field per column (the others are quarantined)."""
+    opts = source.options
+    delimiter, quote = opts.delimiter or ",", opts.quote or chr(34)
+    names: list[str] | None = None if opts.header else list(opts.columns or [])
+    rows: list[list[str]] = []
+    with file.open("rb") as handle:
+        for raw in handle:
+            try:
+                line = raw.decode("utf-8-sig" if names is None else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                if names is None:
+                    raise SourceConfigError(
+                        f"{file}: its first line is not UTF-8 text, so it is no header. "
+                        "Fix: write the file as UTF-8 with its header line",
+                        source=source.name) from None
+                continue
+            if not line:
+                continue
+            try:
+                fields = next(csv.reader([line], delimiter=delimiter, quotechar=quote,
+                                         strict=True))
+            except (csv.Error, StopIteration):
+                continue
+            if names is None:
+                names = [name.strip() for name in fields]
+            elif not opts.header and not rows and len(fields) != len(names):
+                raise SourceConfigError(
+                    f"{file} has {len(fields)} fields per line but options.columns names "
+                    f"{len(names)}. Fix: list one name per field, in file order",
+                    source=source.name,
+                )
+            elif len(fields) == len(names):
+                rows.append(fields)
+                if len(rows) >= _SAMPLE_ROWS:
+                    break
+    return names or [], rows
+
+
+def _relation(con: duckdb.DuckDBPyConnection, source: _FileSource, file: Path) -> str:
+    """A DuckDB relation of `file`'s rows as dbt reads them (csv values as text; csv and
+    json: only the lines that are rows, a sample of csv)."""
     f = _sql_str(str(file))
     if source.format == "parquet":
         return f"read_parquet({f})"
+    table = _ident(f"lw_check_{source.name}_{abs(hash(str(file)))}")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                         [table.strip('"')]).fetchone()[0]
+    if exists:
+        return table
     if source.format == "json":
-        return f"read_json_auto({f}, format='newline_delimited')"
-    opts = source.options
-    given_names = ""
-    if names and not opts.header:
-        given_names = ", names=[" + ", ".join(_sql_str(c) for c in opts.columns or []) + "]"
-    return (
-        f"read_csv({f}, header={str(opts.header).lower()}, delim={_sql_str(opts.delimiter or ',')}"
-        f", quote={_sql_str(opts.quote or chr(34))}, all_varchar=true{given_names})"
-    )
+        objects = _JSON_OBJECTS.format(lines=_LINES.format(file=f))
+        structure = con.execute(
+            f"SELECT CAST(json_group_structure(CAST(line AS JSON)) AS VARCHAR) FROM {objects}"
+        ).fetchone()[0]
+        if not structure or not structure.startswith("{") or structure == "{}":
+            raise SourceConfigError(
+                f"{file} has no line that is a JSON object. Fix: check the format and the file",
+                source=source.name)
+        structure = structure.replace('"NULL"', '"VARCHAR"')
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT unnest(json_transform(line, "
+                    f"{_sql_str(structure)})) FROM {objects}")
+        return table
+    names, rows = _csv_rows(source, file)
+    if not names:
+        raise SourceConfigError(f"{file} is empty. Fix: remove it or narrow the path",
+                                source=source.name)
+    con.execute(f"CREATE TEMP TABLE {table} ("
+                + ", ".join(f"{_ident(name)} VARCHAR" for name in names) + ")")
+    if rows:
+        con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(names))})",
+                        [[value if value != "" else None for value in row] for row in rows])
+    return table
 
 
 def _text_lines(file: Path) -> list[list[str]]:
@@ -720,7 +809,7 @@ def _file_columns(
         names = rows[0] if opts.header else [f"column{i}" for i in range(len(rows[0]))]
         found = dict.fromkeys(names, "VARCHAR")
     else:
-        relation = _relation(source, file, names=False)
+        relation = _relation(con, source, file)
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         except duckdb.Error as exc:
@@ -730,7 +819,7 @@ def _file_columns(
                 source=source.name,
             ) from None
         found = {row[0]: row[1] for row in described}
-    if source.format in ("csv", "text") and not opts.header:
+    if source.format == "text" and not opts.header:
         given = opts.columns or []
         if len(found) != len(given):
             raise SourceConfigError(
@@ -776,7 +865,7 @@ def _sample_values(
         return [row[index] for row in body if len(row) > index][:_SAMPLE_ROWS]
     col = _ident(column)
     query = (
-        f"SELECT CAST({col} AS VARCHAR) FROM {_relation(source, file)} "
+        f"SELECT CAST({col} AS VARCHAR) FROM {_relation(con, source, file)} "
         f"WHERE {col} IS NOT NULL AND trim(CAST({col} AS VARCHAR)) <> '' LIMIT {_SAMPLE_ROWS}"
     )
     return [row[0] for row in con.execute(query).fetchall()]
@@ -877,8 +966,9 @@ def _check_expressions(con: duckdb.DuckDBPyConnection, source: _FileSource, file
     if source.where:
         checks.append(("where", source.where))
     for field, sql in checks:
-        query = (f"SELECT ({sql}) FROM {_relation(source, file)}" if field != "where" else
-                 f"SELECT count(*) FROM {_relation(source, file)} WHERE {sql}")
+        relation = _relation(con, source, file)
+        query = (f"SELECT ({sql}) FROM {relation}" if field != "where" else
+                 f"SELECT count(*) FROM {relation} WHERE {sql}")
         try:
             con.execute(f"DESCRIBE {query}").fetchall()
         except duckdb.Error as exc:
@@ -901,6 +991,8 @@ def check_declaration(decl: Declaration) -> dict[str, list[str]]:
         for _kind, _index, source in decl.declared():
             first_kinds: dict[str, str] = {}
             for file in source.files:
+                if source.format in ("csv", "json"):
+                    _check_line_lengths(source, file)
                 kinds = _file_columns(con, source, file)
                 first_kinds = first_kinds or kinds
                 for field, column in source.mapped_columns():

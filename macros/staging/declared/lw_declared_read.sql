@@ -6,53 +6,81 @@
     number is deterministic; null otherwise). csv and text columns are text; parquet
     and json keep their types (nested JSON objects stay structs for expressions).
     Formats: csv, parquet, json (JSON lines), text (fields separated by runs of
-    whitespace). -#}
-{% macro lw_declared_read(declared) -%}
-    {{ return(adapter.dispatch('lw_declared_read', 'lifecycle_warehouse')(declared)) }}
+    whitespace).
+
+    DuckDB reads csv and json line by line (lw_read_lines, the demo sources' reader):
+    a line that cannot be read (invalid_utf8, line_too_long, malformed_csv_row,
+    wrong_field_count, malformed_json) is no row; readable=false gives those lines
+    instead (_file, _line, reject_reason; the `where` filter does not apply: they have
+    no columns), quarantined by stg_landing__quarantined_rows and counted as raw rows
+    by stg_landing__row_counts. JSON values are typed by json_transform with the
+    structure of the file's readable lines (json_group_structure: numbers, text,
+    booleans, lists and structs; a key that is only ever null is text). parquet and
+    text, and Spark: no unreadable lines (a bad file stops the build). -#}
+{% macro lw_declared_read(declared, readable=true) -%}
+    {{ return(adapter.dispatch('lw_declared_read', 'lifecycle_warehouse')(declared, readable)) }}
 {%- endmacro %}
 
-{% macro default__lw_declared_read(declared) -%}
+{% macro default__lw_declared_read(declared, readable=true) -%}
     {{ exceptions.raise_compiler_error(
         "declared source '" ~ declared.name ~ "': declared sources are read on DuckDB only for now;"
         ~ " on " ~ target.type ~ " land the file as a table and write a staging model (docs/sources.md)."
     ) }}
 {%- endmacro %}
 
-{% macro duckdb__lw_declared_read(declared) -%}
+{#- the dialect of lw_read_lines for a declared csv or json source (json: the structure
+    of its readable lines, found with a query; none before execution) -#}
+{% macro lw_declared_lines_dialect(declared) -%}
+    {%- set options = declared.get('options', {}) -%}
+    {%- set dialect = {'file_columns': true} -%}
+    {%- if declared.format == 'csv' -%}
+        {%- do dialect.update({
+            'delimiter': options.get('delimiter', ','),
+            'quote': options.get('quote', '"'),
+            'header': options.get('header', true),
+            'names': options.get('columns') or []
+        }) -%}
+    {%- elif execute -%}
+        {%- set structure = run_query(
+            "select cast(json_group_structure(cast(_line as json)) as varchar) from ("
+            ~ lw_read_lines(declared.paths, 'json', 'objects', dialect) ~ ") as lw_objects"
+        ).columns[0].values()[0] -%}
+        {#- a key that is only ever null: text -#}
+        {%- if structure and structure.startswith('{') and structure != '{}' -%}
+            {%- do dialect.update({'json_structure': structure | replace('"NULL"', '"VARCHAR"')}) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(dialect) }}
+{%- endmacro %}
+
+{% macro duckdb__lw_declared_read(declared, readable=true) -%}
+    {%- if readable -%}
+        {{ lw_duckdb_declared_rows(declared) }}
+    {%- elif declared.format in ('csv', 'json') -%}
+    select * from (
+        {{ lw_read_lines(declared.paths, declared.format, 'unreadable', lw_declared_lines_dialect(declared)) }}
+    ) as declared_unreadable_lines
+    {%- else -%}
+    select * from {{ lw_no_unreadable_lines() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro lw_duckdb_declared_rows(declared) -%}
     {%- set options = declared.get('options', {}) -%}
     {%- set files = "['" ~ (declared.paths | join("', '")) ~ "']" -%}
     {%- if declared.get('where') %}
     select * from (
     {%- endif %}
-    {%- if declared.format == 'csv' -%}
-        select
-            *,
-            filename as _file,
-            cast(null as bigint) as _line_number
-        from read_csv(
-            {{ files }},
-            delim = '{{ options.get("delimiter", ",") }}',
-            quote = '{{ options.get("quote", "\"") }}',
-            header = {{ 'true' if options.get('header', true) else 'false' }},
-            {%- if not options.get('header', true) %}
-            names = ['{{ options["columns"] | join("', '") }}'],
-            {%- endif %}
-            all_varchar = true,
-            union_by_name = true,
-            filename = true
-        )
+    {%- if declared.format in ('csv', 'json') -%}
+        select * from (
+            {{ lw_read_lines(declared.paths, declared.format, 'rows', lw_declared_lines_dialect(declared)) }}
+        ) as declared_lines
     {%- elif declared.format == 'parquet' -%}
         select
             *,
             filename as _file,
             cast(null as bigint) as _line_number
         from read_parquet({{ files }}, union_by_name = true, filename = true)
-    {%- elif declared.format == 'json' -%}
-        select
-            *,
-            filename as _file,
-            cast(null as bigint) as _line_number
-        from read_json({{ files }}, format = 'newline_delimited', union_by_name = true, filename = true)
     {%- elif declared.format == 'text' -%}
         {#- one row per non-empty line after the header; fields split on runs of spaces/tabs -#}
         select
@@ -101,7 +129,10 @@
     file lacks one. text: lines split on line feeds after removing carriage returns,
     numbered from 1 (the header is line 1), blank lines (only spaces) skipped, fields
     split on runs of spaces/tabs; a missing field is null (get, not [] under ANSI). -#}
-{% macro spark__lw_declared_read(declared) -%}
+{% macro spark__lw_declared_read(declared, readable=true) -%}
+    {%- if not readable -%}
+        {{ return('select * from ' ~ lw_no_unreadable_lines()) }}
+    {%- endif -%}
     {%- set options = declared.get('options', {}) -%}
     {%- set tables = lw_declared_file_tables(declared) -%}
     {%- if declared.format not in ['csv', 'parquet', 'json', 'text'] -%}

@@ -21,7 +21,7 @@ with
 ),
 
 {% endfor %}
-{% for landing in lw_landing_tables() if not landing.declaration %}
+{% for landing in lw_landing_tables() %}
 {{ landing.source }}_unreadable as (
     select
         '{{ landing.source }}' as source,
@@ -29,14 +29,14 @@ with
         unreadable_lines.reject_reason,
         cast(null as timestamp) as loaded_at,
         {{ lw_columns_to_json('unreadable_lines', ['_file', '_line']) }} as raw_record
-    from {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
+    from {{ lw_unreadable_lines(landing) }}
 ),
 
 {% endfor %}
 {%- set parts = [] %}
 {%- for landing in lw_landing_tables() %}
 {%- do parts.append(landing.source ~ '_rejected') %}
-{%- if not landing.declaration %}{% do parts.append(landing.source ~ '_unreadable') %}{% endif %}
+{%- do parts.append(landing.source ~ '_unreadable') %}
 {%- endfor %}
 rejected as (
     {% for part in parts %}

@@ -1,7 +1,8 @@
 -- One row per landing table: raw rows read from the files, rows staged, rows
 -- quarantined and duplicate rows removed (valid rows repeating a key, and exact
 -- copies of rejected rows). Raw is counted from the landing files themselves
--- (lw_landing_rows: the rows it reads plus the lines it cannot read), so a staging bug
+-- (lw_landing_rows: the rows it reads plus the lines it cannot read; a declared
+-- source: its base table's rows plus the lines lw_declared_read cannot read), so a staging bug
 -- that loses rows breaks raw = staged + quarantined + duplicates.
 with
 
@@ -19,8 +20,10 @@ quarantined as (
         '{{ landing.source }}' as source,
         {% if landing.declaration -%}
         -- a declared source: its base table holds one row per raw row (the files are
-        -- parsed once, there)
-        (select count(*) from {{ ref(landing.base) }} where {{ landing.filter }}) as raw_rows,
+        -- parsed once, there), plus its lines that are no row
+        (select count(*) from {{ ref(landing.base) }} where {{ landing.filter }})
+        + (select count(*) from {{ lw_unreadable_lines(landing) }})
+            as raw_rows,
         (select count(*) from {{ ref(landing.staging) }} where {{ landing.filter }}) as staged_rows,
         {%- else -%}
         (select count(*) from {{ lw_landing_rows(landing.source, landing.table) }})
@@ -41,13 +44,11 @@ quarantined as (
             where {{ landing.filter }}
             {%- endif %}
         )
-        {%- if not landing.declaration %}
         -- exact copies of an unreadable line (same file, same line)
         + (
             select count(*) - count(distinct {{ lw_columns_to_json('unreadable_lines', ['_file', '_line']) }})
-            from {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
-        )
-        {%- endif %} as duplicate_rows
+            from {{ lw_unreadable_lines(landing) }}
+        ) as duplicate_rows
 ),
 
 {% endfor %}
