@@ -133,6 +133,19 @@ def test_online_retail_csv_passes_with_relative_path(tmp_path: Path) -> None:
     assert "amount" not in source["columns"]
 
 
+def test_gzip_compressed_csv_is_read_decompressed(tmp_path: Path) -> None:
+    # UCI Online Retail ships as .csv.gz: preflight reads its header decompressed, as
+    # DuckDB's reader does by the extension (a raw read saw "no UTF-8 header")
+    import gzip
+
+    with gzip.open(tmp_path / "retail.csv.gz", "wt", encoding="utf-8") as handle:
+        handle.write(f"{RETAIL_HEADER}\n{RETAIL_ROWS}")
+    declaration = write(tmp_path / "sources.yml",
+                        RETAIL_YAML.format(path="retail.csv.gz", date_column="InvoiceDate"))
+    (source,) = preflight(declaration, environ={})["transaction_sources"]
+    assert source["options"]["columns"] == RETAIL_HEADER.split(",")
+
+
 def test_identifier_types_merge_over_defaults(tmp_path: Path) -> None:
     yaml_text = CDNOW_YAML.replace("identifier_type: customer", "identifier_type: member") + (
         "identifier_types:\n  member: {pattern: '^M[0-9]+$'}\n  email: {hashed: false}\n"

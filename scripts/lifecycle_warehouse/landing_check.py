@@ -17,10 +17,12 @@ extra column is tolerated (staging ignores it) and returned as a note.
 from __future__ import annotations
 
 import csv
+import gzip
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import yaml
@@ -63,8 +65,14 @@ def load_contracts(sources: tuple[str, ...] | None = None) -> list[LandingContra
     return contracts
 
 
+def open_binary(file: Path) -> BinaryIO:
+    """A landing file's bytes as the readers see them: a .gz file decompressed (DuckDB
+    reads compressed CSV and JSON lines by their extension)."""
+    return gzip.open(file, "rb") if file.suffix == ".gz" else file.open("rb")
+
+
 def _csv_header(file: Path) -> list[str]:
-    with file.open("rb") as handle:
+    with open_binary(file) as handle:
         first = handle.readline(MAX_LINE_BYTES)
     try:
         text = first.decode("utf-8-sig")
@@ -105,11 +113,11 @@ def _file_columns(con: duckdb.DuckDBPyConnection, contract: LandingContract, fil
 
 def _check_line_lengths(file: Path) -> None:
     """A text file can only hold a line longer than MAX_LINE_BYTES if it is larger."""
-    if file.stat().st_size <= MAX_LINE_BYTES:
+    if file.suffix != ".gz" and file.stat().st_size <= MAX_LINE_BYTES:
         return
     chunk_size = 8 * 1024 * 1024
     line_start = offset = 0
-    with file.open("rb") as handle:
+    with open_binary(file) as handle:
         while chunk := handle.read(chunk_size):
             newline = chunk.rfind(b"\n")
             if newline < 0:

@@ -714,7 +714,9 @@ def _csv_rows(source: _FileSource, file: Path) -> tuple[list[str], list[list[str
     delimiter, quote = opts.delimiter or ",", opts.quote or chr(34)
     names: list[str] | None = None if opts.header else list(opts.columns or [])
     rows: list[list[str]] = []
-    with file.open("rb") as handle:
+    from lifecycle_warehouse.landing_check import open_binary
+
+    with open_binary(file) as handle:
         for raw in handle:
             try:
                 line = raw.decode("utf-8-sig" if names is None else "utf-8").rstrip("\r\n")
