@@ -156,10 +156,6 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
                               extra_vars=parse_vars(args.vars))
         if declaration is None and not audit_only and should_generate_sample(args):
             ensure_sample(paths, **SAMPLE)
-        if declaration is None and not audit_only:
-            from lifecycle_warehouse.landing_check import check_landing_files
-
-            check_landing_files(paths.landing_dir)  # every contract column in every file
         report = gated_build(paths, serving, keep=args.keep, target=args.target,
                              full_refresh=args.full_refresh, publish_result=not args.no_publish,
                              inputs=inputs, audit_only=audit_only)

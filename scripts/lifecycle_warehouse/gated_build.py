@@ -236,7 +236,12 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
 
         check_serving_target(serving)
     if inputs is None or inputs.demo_sources:
-        require_landing(paths, inputs.demo_sources if inputs else None)
+        demo_sources = inputs.demo_sources if inputs else None
+        require_landing(paths, demo_sources)
+        if not audit_only:  # every contract column in every file, before any model runs
+            from lifecycle_warehouse.landing_check import check_landing_files
+
+            check_landing_files(paths.landing_dir, demo_sources)
     config = (load_gate_config(deployment=demo_gate_bounds(), deployment_source=DEMO_DECLARATION)
               if inputs is None else
               load_gate_config(deployment=inputs.gates, deployment_source=inputs.declaration,

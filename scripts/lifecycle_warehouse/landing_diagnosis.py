@@ -15,13 +15,14 @@ from pathlib import Path
 
 import yaml
 
-from lifecycle_warehouse.project import LANDING_FOLDER_OF_SOURCE, PROJECT_ROOT
+from lifecycle_warehouse.landing_check import LandingContract, load_contracts
+from lifecycle_warehouse.project import PROJECT_ROOT
 
-# demo sources staged incrementally: staging model, key, reader of the landing folder
+# demo sources staged incrementally: staging model and key (as in macro lw_landing_tables)
 INCREMENTAL_SOURCES = {
-    "web": ("stg_web__events", "event_id", "parquet"),
-    "app": ("stg_app__events", "event_id", "parquet"),
-    "messaging": ("stg_messaging__events", "webhook_id", "jsonl"),
+    "web": ("stg_web__events", "event_id"),
+    "app": ("stg_app__events", "event_id"),
+    "messaging": ("stg_messaging__events", "webhook_id"),
 }
 
 
@@ -33,12 +34,13 @@ def lookback_hours(dbt_vars: dict | None = None) -> int:
     return int(project["vars"]["incremental_lookback_hours"])
 
 
-def _reader(folder: Path, kind: str) -> str:
-    path = str(folder).replace("'", "''")
-    if kind == "parquet":
-        return f"read_parquet('{path}/*.parquet', filename = true, union_by_name = true)"
-    return (f"read_json('{path}/*.jsonl', format = 'newline_delimited', filename = true, "
-            "ignore_errors = true, columns = {webhook_id: 'varchar', _loaded_at: 'varchar'})")
+def _reader(landing_dir: Path, contract: LandingContract, key: str) -> str:
+    """The source's landing files (the contract's glob and format), with their names."""
+    path = str(landing_dir / contract.pattern).replace("'", "''")
+    if contract.format == "parquet":
+        return f"read_parquet('{path}', filename = true, union_by_name = true)"
+    return (f"read_json('{path}', format = 'newline_delimited', filename = true, "
+            f"ignore_errors = true, columns = {{{key}: 'varchar', _loaded_at: 'varchar'}})")
 
 
 def unstaged_files(database: Path, landing_dir: Path, dbt_vars: dict | None = None) -> list[str]:
@@ -62,14 +64,14 @@ def unstaged_files(database: Path, landing_dir: Path, dbt_vars: dict | None = No
         for source in failing:
             if source not in INCREMENTAL_SOURCES:
                 continue
-            staging, key, kind = INCREMENTAL_SOURCES[source]
-            folder = landing_dir / LANDING_FOLDER_OF_SOURCE[source]
+            staging, key = INCREMENTAL_SOURCES[source]
+            (contract,) = load_contracts((source,))
             try:
                 watermark = con.execute(
                     f"select max(loaded_at) from staging.{staging}").fetchone()[0]
                 files = con.execute(f"""
                     select raw.filename, count(*), max(raw._loaded_at)
-                    from {_reader(folder, kind)} as raw
+                    from {_reader(landing_dir, contract, key)} as raw
                     where not exists (
                             select 1 from staging.{staging} as staged
                             where staged.{key} = raw.{key})
