@@ -707,16 +707,13 @@ def _move_wal_aside(serving_db: Path, why: str) -> Path:
 
 @contextlib.contextmanager
 def _exclusive(serving_db: Path, operation: str) -> Iterator[None]:
-    """One publish / rollback per serving file at a time (advisory lock file, POSIX).
+    """One publish / rollback per serving file at a time (lifecycle_warehouse.locks).
 
     Waits up to LW_PUBLISH_LOCK_TIMEOUT seconds (default 300) for another holder, then a
     PublishError naming it (the holder writes its operation and PID into the lock file).
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no atomic replace of open files anyway
-        yield
-        return
+    from lifecycle_warehouse.locks import LockHeld, advisory_lock
+
     raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
     try:
         timeout = float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT
@@ -724,43 +721,30 @@ def _exclusive(serving_db: Path, operation: str) -> Iterator[None]:
         raise PublishError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds; "
                            "set it to e.g. 300 or unset it.") from None
     lock_path = serving_db.parent / f".{serving_db.name}.publish.lock"
-    with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        waited = False
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = _lock_holder(lock_path)
-                if time.monotonic() >= deadline:
-                    raise PublishError(
-                        f"{holder} holds the publish lock of {serving_db} ({lock_path}); "
-                        f"waited {timeout:g} s. Let it finish and run again (or raise "
-                        f"{LOCK_TIMEOUT_ENV}, seconds); the serving file is unchanged."
-                    ) from None
-                if not waited:
-                    log.info("waiting up to %g s for %s to release %s", timeout, holder,
-                             lock_path)
-                    waited = True
-                time.sleep(0.1)
+    record = {"operation": operation, "pid": os.getpid(),
+              "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+    def on_wait(holder: dict[str, Any] | None) -> None:
+        log.info("waiting up to %g s for %s to release %s", timeout, _lock_holder(holder),
+                 lock_path)
+
+    with contextlib.ExitStack() as stack:
         try:
-            handle.truncate(0)
-            handle.write(json.dumps({"operation": operation, "pid": os.getpid(),
-                                     "since": dt.datetime.now(dt.UTC).isoformat(
-                                         timespec="seconds")}) + "\n")
-            handle.flush()
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            stack.enter_context(advisory_lock(lock_path, record, timeout=timeout,
+                                              on_wait=on_wait))
+        except LockHeld as held:
+            raise PublishError(
+                f"{_lock_holder(held.holder)} holds the publish lock of {serving_db} "
+                f"({lock_path}); waited {timeout:g} s. Let it finish and run again (or raise "
+                f"{LOCK_TIMEOUT_ENV}, seconds); the serving file is unchanged."
+            ) from None
+        yield
 
 
-def _lock_holder(lock_path: Path) -> str:
+def _lock_holder(holder: dict[str, Any] | None) -> str:
     try:
-        holder = json.loads(lock_path.read_text())
         return f"{holder['operation']} (PID {holder['pid']}, since {holder['since']})"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return "another publish or rollback"
 
 
