@@ -84,15 +84,37 @@ def _csv_header(file: Path) -> list[str]:
     return [name.strip() for name in rows[0]] if rows else []
 
 
+# The lines of a csv / json file as dbt's line reader (macro lw_read_lines) reads them,
+# before it quarantines those that are no row: every byte kept (latin-1), no quoting,
+# after_control non-null on a line with a control character DuckDB splits at.
+_LINES = (
+    "read_csv({file}, columns = {{'line': 'varchar', 'after_control': 'varchar'}}, "
+    "header = false, auto_detect = false, delim = e'\\x01', quote = '', escape = '', "
+    "encoding = 'latin-1', nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, "
+    f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES})"
+)
+# of those, the lines that are rows of a JSON lines file: UTF-8 JSON objects
+_JSON_OBJECTS = (
+    "(SELECT line FROM (SELECT CASE WHEN strlen(line) = length(line) THEN line ELSE "
+    "try(decode(unhex(array_to_string(list_transform(string_split(line, ''), "
+    "lambda c: lpad(to_hex(ord(c)), 2, '0')), '')))) END AS line FROM {lines} "
+    "WHERE after_control IS NULL) AS decoded WHERE line IS NOT NULL "
+    "AND coalesce(json_valid(line), false) "
+    "AND json_type(CASE WHEN coalesce(json_valid(line), false) THEN line END) = 'OBJECT')"
+)
+
+
+def json_object_lines(file_literal: str) -> str:
+    """A relation (column `line`) of the lines of a JSON lines file that are rows, as dbt
+    reads them; the other lines are quarantined. file_literal: an SQL string literal."""
+    return _JSON_OBJECTS.format(lines=_LINES.format(file=file_literal))
+
+
 def _json_keys(con: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
     """Every key of the file's JSON objects (lines that are no object are quarantined)."""
+    literal = "'" + str(file).replace("'", "''") + "'"
     rows = con.execute(
-        "select distinct unnest(json_keys(line)) from read_csv(?, columns = {'line': 'varchar'}, "
-        "header = false, auto_detect = false, delim = e'\\x01', quote = '', escape = '', "
-        "encoding = 'latin-1', null_padding = true, strict_mode = false, "
-        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES}) "
-        "where json_valid(line) and json_type(case when json_valid(line) then line end) = 'OBJECT'",
-        [str(file)],
+        f"select distinct unnest(json_keys(line)) from {json_object_lines(literal)}"
     ).fetchall()
     return [row[0] for row in rows]
 

@@ -677,25 +677,6 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-# the reader of the declared files in dbt (macro lw_read_lines) reads csv and json line
-# by line and quarantines the lines that are no row (invalid_utf8, malformed_csv_row,
-# wrong_field_count, malformed_json); the checks here read only the lines that are rows
-_LINES = (
-    "read_csv({file}, columns = {{'line': 'varchar', 'after_control': 'varchar'}}, "
-    "header = false, auto_detect = false, delim = e'\\x01', quote = '', escape = '', "
-    "encoding = 'latin-1', nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, "
-    "max_line_size = 16777216, buffer_size = 33554432)"
-)
-_JSON_OBJECTS = (
-    "(SELECT line FROM (SELECT CASE WHEN strlen(line) = length(line) THEN line ELSE "
-    "try(decode(unhex(array_to_string(list_transform(string_split(line, ''), "
-    "lambda c: lpad(to_hex(ord(c)), 2, '0')), '')))) END AS line FROM {lines} "
-    "WHERE after_control IS NULL) AS decoded WHERE line IS NOT NULL "
-    "AND coalesce(json_valid(line), false) "
-    "AND json_type(CASE WHEN coalesce(json_valid(line), false) THEN line END) = 'OBJECT')"
-)
-
-
 def _check_line_lengths(source: _FileSource, file: Path) -> None:
     """A line longer than dbt's line reader holds (16 MiB) is refused before dbt runs."""
     from lifecycle_warehouse.landing_check import _check_line_lengths as check
@@ -761,7 +742,9 @@ def _relation(con: duckdb.DuckDBPyConnection, source: _FileSource, file: Path) -
     if exists:
         return table
     if source.format == "json":
-        objects = _JSON_OBJECTS.format(lines=_LINES.format(file=f))
+        from lifecycle_warehouse.landing_check import json_object_lines
+
+        objects = json_object_lines(f)
         structure = con.execute(
             f"SELECT CAST(json_group_structure(CAST(line AS JSON)) AS VARCHAR) FROM {objects}"
         ).fetchone()[0]
