@@ -144,12 +144,8 @@ activity_metrics as (
                     1
                 )
         end as active_days_30d_change_pct,
-        coalesce(
-            coalesce(recent_windows.active_days_prev_30d, 0) >= {{ var('decline_min_prior_active_days') }}
-            and coalesce(recent_windows.active_days_30d, 0)
-            < recent_windows.active_days_prev_30d * {{ 1 - var('decline_drop_share') }},
-            false
-        ) as is_declining,
+        {{ lw_is_declining('recent_windows.active_days_30d', 'recent_windows.active_days_prev_30d') }}
+            as is_declining,
         cast(cumulative.sessions_total as {{ dbt.type_bigint() }}) as sessions_total,
         cast(coalesce(recent_windows.sessions_30d, 0) as {{ dbt.type_bigint() }}) as sessions_30d,
         cumulative.last_returned_date

@@ -12,6 +12,12 @@
 --   decline_alert               is_declining on as_of_date (int_person_activity_metrics);
 --                               evidence_at = the last user-initiated event
 -- Persons made only of excluded identifiers (kiosk ids, test accounts) never trigger.
+-- A trigger fires once per episode: episode_started_on is the first day its condition
+-- held (cart / browse: the day of the evidence event; first_purchase_not_repeated: the
+-- day after the repurchase cycle ran out; decline_alert: the first day of the current
+-- run of declining days, int_person_decline_episodes), and is_new_episode marks the
+-- rows whose episode starts on as_of_date. A row on later days is the same episode;
+-- fct_audience_changes (written at publish) lists each episode's entry once.
 with
 
 as_of as (
@@ -42,6 +48,10 @@ persons as (
 
 contactability as (
     select * from {{ ref('int_person_contactability') }}
+),
+
+decline_episodes as (
+    select * from {{ ref('int_person_decline_episodes') }}
 ),
 
 trigger_window as (
@@ -190,6 +200,7 @@ fired as (
         person_id,
         'cart_abandoned' as trigger_name,
         event_at as evidence_at,
+        cast(event_at as date) as episode_started_on,
         event_name || ' on ' || channel || ', no order since' as evidence
     from cart_abandonments
     where recency_rank = 1
@@ -198,6 +209,7 @@ fired as (
         person_id,
         'browse_abandoned' as trigger_name,
         event_at as evidence_at,
+        cast(event_at as date) as episode_started_on,
         event_name || ' on ' || channel || ', no cart event or order since' as evidence
     from browse_abandonments
     where recency_rank = 1
@@ -206,6 +218,7 @@ fired as (
         person_id,
         'first_purchase_not_repeated' as trigger_name,
         ordered_at as evidence_at,
+        cast({{ dbt.dateadd('day', 'repurchase_cycle_days + 1', 'order_date') }} as date) as episode_started_on,
         'only order on ' || cast(order_date as {{ dbt.type_string() }})
         || ', ' || cast(days_since_order as {{ dbt.type_string() }})
         || ' days ago (repurchase cycle ' || cast(repurchase_cycle_days as {{ dbt.type_string() }})
@@ -213,13 +226,16 @@ fired as (
     from first_purchases_not_repeated
     union all
     select
-        person_id,
+        declining.person_id,
         'decline_alert' as trigger_name,
-        last_event_at as evidence_at,
-        'active days fell from ' || cast(active_days_prev_30d as {{ dbt.type_string() }})
-        || ' (previous 30 days) to ' || cast(active_days_30d as {{ dbt.type_string() }})
+        declining.last_event_at as evidence_at,
+        decline_episodes.episode_started_on,
+        'active days fell from ' || cast(declining.active_days_prev_30d as {{ dbt.type_string() }})
+        || ' (previous 30 days) to ' || cast(declining.active_days_30d as {{ dbt.type_string() }})
         || ' (last 30 days)' as evidence
     from declining
+    inner join decline_episodes
+        on declining.person_id = decline_episodes.person_id
 ),
 
 final as (
@@ -228,6 +244,8 @@ final as (
         fired.trigger_name,
         trigger_window.as_of_date,
         cast(fired.evidence_at as timestamp) as evidence_at,
+        fired.episode_started_on,
+        fired.episode_started_on = trigger_window.as_of_date as is_new_episode,
         fired.evidence,
         coalesce(contactability.is_reachable_email, false) as is_reachable_email,
         coalesce(contactability.is_reachable_sms, false) as is_reachable_sms,

@@ -58,6 +58,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifecycle_warehouse.audiences import (
+    export_restricted_contacts,
+    restricted_contacts_path,
+    write_audience_changes,
+)
 from lifecycle_warehouse.runner import BuildError
 
 log = logging.getLogger(__name__)
@@ -266,12 +271,15 @@ def publish(
         tmp = serving_dir / f".{serving_db.name}.{build_id}.tmp"
         version_tmp = _version_tmp(serving_db, build_id)
         marker_tmp = serving_dir / f".{published_marker(serving_db).name}.{build_id}.tmp"
+        contacts_tmp = None
         try:
             tables = _export_marts(
                 build_db, tmp, build_id=build_id, metadata=metadata or {},
                 check_pii=check_pii, storage_version=storage_version,
+                previous_serving=serving_db,
             )
             _fsync(tmp)
+            contacts_tmp = export_restricted_contacts(build_db, serving_db, build_id)
             # room for the kept copy (the new file itself is written already)
             _check_free_space(serving_dir, tmp.stat().st_size, serving_db)
             shutil.copyfile(tmp, version_tmp)
@@ -280,9 +288,12 @@ def publish(
             with _served_file_guard(serving_db) as guard:
                 os.replace(tmp, serving_db)
         except BaseException:
-            for leftover in (tmp, _wal(tmp), marker_tmp, version_tmp):
-                leftover.unlink(missing_ok=True)
+            for leftover in (tmp, _wal(tmp), marker_tmp, version_tmp, contacts_tmp):
+                if leftover is not None:
+                    leftover.unlink(missing_ok=True)
             raise
+        if contacts_tmp is not None:  # the served build's contacts, right after its marts
+            os.replace(contacts_tmp, restricted_contacts_path(serving_db))
         # Only now is it a version: a kill before these renames leaves hidden temporaries
         # that the next publish or rollback completes (they belong to the served build).
         try:
@@ -312,8 +323,13 @@ def _export_marts(
     metadata: dict[str, Any],
     check_pii: bool,
     storage_version: str | None,
+    previous_serving: Path | None = None,
 ) -> dict[str, int]:
-    """Writes schema marts of build_db plus meta tables into a new file `target`."""
+    """Writes schema marts of build_db plus meta tables into a new file `target`.
+
+    With a membership mart, also marts.fct_audience_changes against `previous_serving`
+    (the file served until now; audiences.write_audience_changes).
+    """
     import duckdb
 
     metadata_json = json.dumps(metadata, sort_keys=True, default=str)
@@ -375,6 +391,10 @@ def _export_marts(
                     f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{_ident(table)}.{_ident(column)} "
                     f"IS {_literal(comment)}"
                 )
+        changes = write_audience_changes(con, "pub", build_id=build_id, as_of_date=as_of_date,
+                                         previous_serving=previous_serving)
+        if changes is not None:
+            tables["fct_audience_changes"] = changes
         _write_meta(con, build_id, build_db, as_of_date, tables, metadata_json)
         con.execute("USE memory")
         con.execute("DETACH build")
@@ -576,6 +596,7 @@ def rollback(serving_db: Path, build_id: str | None = None) -> PublishResult:
             try:
                 _check_free_space(serving_db.parent, target.size_bytes, serving_db)
                 shutil.copyfile(target.path, tmp)
+                _rewrite_changes_for_rollback(tmp, serving_db, target.build_id)
                 _fsync(tmp)
                 _write_marker(marker_tmp, target.build_id, _read_publish_info(tmp))
                 with _served_file_guard(serving_db) as guard:
@@ -591,6 +612,34 @@ def rollback(serving_db: Path, build_id: str | None = None) -> PublishResult:
         tables = _read_table_counts(serving_db)
     return PublishResult(serving_db, target.path, target.build_id, tables,
                          time.perf_counter() - started, moved_wal=moved_wal)
+
+
+def _rewrite_changes_for_rollback(copy: Path, serving_db: Path, build_id: str) -> None:
+    """The audience changes of a rolled-back copy: against the build served until now.
+
+    Destinations received the newer build's audiences; what they must act on now is the
+    way back (DECISIONLOG "Audience changes at publish"). The kept version itself is
+    not modified. meta.published_tables gets the new row count.
+    """
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH {_literal(str(copy))} AS pub")
+        as_of = con.execute(f"SELECT as_of_date FROM pub.{META_SCHEMA}.publish_info").fetchone()
+        rows = write_audience_changes(con, "pub", build_id=build_id,
+                                      as_of_date=as_of[0] if as_of else None,
+                                      previous_serving=serving_db)
+        if rows is not None:
+            con.execute(
+                f"UPDATE pub.{META_SCHEMA}.published_tables SET row_count = ? "
+                "WHERE table_schema = ? AND table_name = 'fct_audience_changes'",
+                [rows, PUBLISHED_SCHEMA],
+            )
+        con.execute("CHECKPOINT pub")
+        con.execute("DETACH pub")
+    finally:
+        con.close()
 
 
 def _read_publish_info(path: Path) -> dict[str, Any] | None:
