@@ -321,6 +321,9 @@ FED_ONLY_BY = {
         "marts.fct_customer_value": ORDERS,
         "marts.fct_rfm": ORDERS,
         "marts.fct_growth_accounting": ACTIVITY,
+        "marts.fct_growth_accounting_daily": ACTIVITY,
+        "marts.fct_growth_accounting_weekly": ACTIVITY,
+        "marts.fct_cohort_retention": ACTIVITY,
         "marts.fct_lifecycle_transitions": ACTIVITY,
         # a quiet day fires no trigger; the demo's always do
         "marts.fct_customer_triggers": (
