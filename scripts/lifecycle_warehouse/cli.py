@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lifecycle_warehouse.report import add_parser as _add_report
 
     _add_report(sub)
+    from lifecycle_warehouse.export import add_parser as _add_export
+
+    _add_export(sub)
     _add_clv_holdout(sub)
     _add_clv_scale(sub)
     _add_bench(sub)
