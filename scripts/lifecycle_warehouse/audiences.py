@@ -68,8 +68,9 @@ departed AS (
         ON current_members.audience_id = previous_members.audience_id
         AND current_members.person_id = previous_members.person_id
 )
-SELECT ?, ?, ?, ?, audience_id, audience_type, audience_name, person_id, 'entered',
-       coalesce(entered_on, CAST(? AS DATE)), is_holdout
+SELECT ? AS build_id, ? AS previous_build_id, ? AS as_of_date, ? AS previous_as_of_date,
+       audience_id, audience_type, audience_name, person_id, 'entered' AS change_type,
+       coalesce(entered_on, CAST(? AS DATE)) AS entered_on, is_holdout
 FROM entered
 UNION ALL
 SELECT ?, ?, ?, ?, audience_id, audience_type, audience_name, person_id, 'left',
