@@ -89,7 +89,7 @@ def key(audience: str, person: str, change: str, previous: str = PREVIOUS) -> st
     return sha(f"{BUILD}|{audience}|{person}|{change}|{previous}")
 
 
-def make_serving(folder: Path, *, changes=CHANGES, contacts=True) -> Path:
+def make_serving(folder: Path, *, changes=CHANGES, previous=PREVIOUS, contacts=True) -> Path:
     folder.mkdir(parents=True)
     serving = folder / "lifecycle.duckdb"
     with duckdb.connect(str(serving)) as con:
@@ -117,7 +117,7 @@ def make_serving(folder: Path, *, changes=CHANGES, contacts=True) -> Path:
         con.executemany(  # duckdb refuses an empty list: one row of nulls, then none
             "insert into marts.fct_audience_changes values (?, ?, ?, ?, ?, "
             "split_part(?, ':', 1), split_part(?, ':', 2), ?, ?, ?, ?)",
-            [[c[0], PREVIOUS if c[0] == BUILD else None, AS_OF, dt.date(2025, 9, 30),
+            [[c[0], previous if c[0] == BUILD else None, AS_OF, dt.date(2025, 9, 30),
               c[1], c[1], c[1], *c[2:]] for c in changes] or [[None] * 11])
         con.execute("delete from marts.fct_audience_changes where build_id is null")
     if contacts:
@@ -347,6 +347,15 @@ def test_webhook_retries_503_and_delivers_every_batch_once(serving, tmp_path):
         rerun = export_all(serving, config(hook("hook", endpoint.url)), ledger_dir=tmp_path)
         assert len(endpoint.requests) == sent
         assert sum(a.batches_skipped for a in rerun.destinations[0].audiences) == 3
+        # another batching meets a recorded batch with other records: one line, no send
+        other = export_all(serving, config(hook("hook", endpoint.url, batch_size=2)),
+                           ledger_dir=tmp_path)
+        assert len(endpoint.requests) == sent
+        assert other.errors == [
+            f"Destination 'hook': its ledger ({tmp_path / 'hook.ledger.jsonl'}) records batch "
+            f"1 of audience {AT_RISK} (build {BUILD}) as acknowledged with other records "
+            "(batch_size or channel changed since): restore that config to "
+            "resume, or move the ledger aside to send the build again."]
     assert summary.ok, summary.errors
     expected = [
         expected_batch(ACTIVE, 1, "p05", "entered", "2025-10-01", "eve@example.com", None),
@@ -447,6 +456,23 @@ def test_dropped_connections_are_retried_and_giving_up_says_so(serving, tmp_path
         f"Destination 'down' did not acknowledge batch 1 of audience {ACTIVE} (build {BUILD}) "
         "after 3 attempts (last: HTTP 503 Service Unavailable: try later); run `lw export` "
         "again later: acknowledged batches are not sent again."]
+
+
+def test_a_rollback_reversal_is_a_new_change_set(serving, tmp_path):
+    """A rollback serves the older build id again with changes against the newer build
+    (another previous_build_id): other keys, sent although the build id was exported."""
+    newer = "20251002T060000000Z-cccccc"
+    rolled_back = make_serving(tmp_path / "rolled_back", previous=newer)
+    with Endpoint() as endpoint:
+        first = export_all(serving, config(hook("hook", endpoint.url)), ledger_dir=tmp_path)
+        again = export_all(rolled_back, config(hook("hook", endpoint.url)),
+                           ledger_dir=tmp_path)
+    assert first.ok and again.ok
+    assert sum(a.batches_sent for a in again.destinations[0].audiences) == 3
+    keys = [r["idempotency_key"] for _, body in endpoint.requests for r in body["records"]]
+    assert keys[3:] == [key(ACTIVE, "p05", "entered", newer), key(AT_RISK, "p01", "entered",
+                        newer), key(AT_RISK, "p05", "left", newer)]
+    assert endpoint.duplicates == []
 
 
 def test_an_export_without_changes_sends_nothing(tmp_path):

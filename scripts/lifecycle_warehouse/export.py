@@ -369,7 +369,8 @@ def export_all(
                if isinstance(d, WebhookDestination)}
     contacts_db = Path(contacts_db) if contacts_db else restricted_contacts_file(serving_db)
     ledger_dir = Path(ledger_dir) if ledger_dir else serving_db.parent / EXPORTS_DIR
-    with _open_inputs(serving_db, contacts_db, destinations) as inputs:
+    with _duckdb_errors(serving_db), _open_inputs(serving_db, contacts_db,
+                                                   destinations) as inputs:
         if not inputs.has_contacts:
             say(f"warning: no restricted contacts file at {contacts_db}: rows carry no "
                 "external_id and no email / phone hashes (publish with a current `lw build`)")
@@ -470,6 +471,20 @@ def _open_inputs(serving_db: Path, contacts_db: Path,
                       has_contacts, audience_ids, contacts)
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def _duckdb_errors(serving_db: Path) -> Iterator[None]:
+    """A DuckDB error reading the inputs or writing a file as one line (no traceback)."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ExportError(f"Reading {serving_db} or writing an export failed ({first}); a "
+                          "serving file from an older lw lacks the audience contract: "
+                          "publish a new build with `lw build`.") from None
 
 
 def _attach(con: Any, path: Path, alias: str, what: str) -> None:
@@ -596,6 +611,8 @@ def _write_files(inputs: _Inputs, destination: FileDestination,
                  audience: AudienceResult) -> None:
     """One file per format, atomically: DuckDB writes it in a private (0700) temporary
     directory next to the target, then chmod (0600 with raw contact points) and rename."""
+    import duckdb
+
     carries_contacts = bool(destination.contact_fields)
     folder = Path(destination.dir) / inputs.build_id
     try:
@@ -621,6 +638,10 @@ def _write_files(inputs: _Inputs, destination: FileDestination,
         raise ExportError(f"Destination {destination.name!r}: cannot write "
                           f"{error.filename or folder} ({error.strerror or error}); make "
                           f"{destination.dir} writable or change dir.") from None
+    except duckdb.IOException as error:  # COPY: disk full, no permission, ...
+        first = str(error).splitlines()[0]
+        raise ExportError(f"Destination {destination.name!r}: writing in {folder} failed "
+                          f"({first}); free space or change dir.") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -785,9 +806,9 @@ def _send_audience(inputs: _Inputs, destination: WebhookDestination, audience: A
         if done is not None:
             raise ExportError(
                 f"Destination {destination.name!r}: its ledger ({ledger.path}) records "
-                f"{where.format(batch_number)} as acknowledged with other records (batch_size, "
-                "channel or audiences changed since): restore that config to resume, or move "
-                "the ledger aside to send the build again.")
+                f"{where.format(batch_number)} as acknowledged with other records (batch_size "
+                "or channel changed since): restore that config to resume, or move the ledger "
+                "aside to send the build again.")
         body = {"build_id": inputs.build_id, "previous_build_id": inputs.previous_build_id,
                 "audience_id": aid,
                 "batch_number": batch_number, "records": records}
