@@ -159,15 +159,15 @@ def export_restricted_contacts(build_db: Path, serving_db: Path, build_id: str) 
     import duckdb
 
     target = restricted_contacts_path(serving_db)
-    target.parent.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(target.parent, 0o700)
     tmp = target.parent / f".{target.name}.{build_id}.tmp"
-    tmp.unlink(missing_ok=True)
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"ATTACH '{_escape(str(build_db))}' AS build (READ_ONLY)")
         if not _has_table(con, "build", RESTRICTED_SCHEMA, CONTACTS_MODEL):
             return None
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(target.parent, 0o700)
+        tmp.unlink(missing_ok=True)
         old_umask = os.umask(0o077)  # owner-only from the first byte
         try:
             con.execute(f"ATTACH '{_escape(str(tmp))}' AS contacts")
