@@ -510,6 +510,7 @@ def _export_destination(inputs: _Inputs, destination: FileDestination | WebhookD
     for audience_id in audiences:
         result.audiences.append(counts[audience_id])
     if isinstance(destination, FileDestination):
+        say(f"export {destination.name} (file): into {Path(destination.dir) / inputs.build_id}")
         for audience in result.audiences:
             _write_files(inputs, destination, audience)
             say(_audience_line(destination, audience))
@@ -585,13 +586,14 @@ def _audience_select(audience_id: str) -> str:
 
 def _audience_line(destination: FileDestination | WebhookDestination,
                    audience: AudienceResult) -> str:
-    excluded = (f"left out {audience.excluded_holdout} holdout, "
-                f"{audience.excluded_no_consent} without {destination.channel} consent")
+    excluded = f"left out {audience.excluded_holdout:,} holdout"
+    if destination.channel != "none":
+        excluded += f", {audience.excluded_no_consent:,} without {destination.channel} consent"
     head = f"export {destination.name} ({destination.type}) {audience.audience_id}: "
     if isinstance(destination, FileDestination):
-        files = ", ".join(p.name for p in audience.files)
-        where = audience.files[0].parent if audience.files else destination.dir
-        return f"{head}{audience.rows:,} rows -> {where}/{{{files}}}; {excluded}"
+        stem = audience_file_name(audience.audience_id, destination.what, "")
+        return (f"{head}{audience.rows:,} rows -> {stem}{{{','.join(destination.formats)}}}; "
+                f"{excluded}")
     return (f"{head}{audience.rows:,} rows: {audience.batches_sent} batches sent, "
             f"{audience.batches_skipped} already acknowledged, {audience.retries} retries; "
             f"{excluded}")
