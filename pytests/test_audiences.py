@@ -32,9 +32,11 @@ DAY_1 = [
     ("lifecycle_stage:active", "p2", "2025-11-30", False),
     ("rfm_segment:champions", "p1", None, False),
     ("trigger:first_purchase_not_repeated", "p3", "2025-12-20", True),
+    ("trigger:cart_abandoned", "p5", "2025-12-30", False),
 ]
 # p1 left active (now at_risk), p2 stays active, p4 entered active, p1 stays a
-# champion, p3's trigger episode continues (same entered_on), p2 entered champions.
+# champion, p3's trigger episode continues (same entered_on), p2 entered champions,
+# p5 abandoned another cart: a new episode (entered) and the old one over (left).
 DAY_2 = [
     ("lifecycle_stage:active", "p2", "2025-11-30", False),
     ("lifecycle_stage:active", "p4", "2025-12-31", False),
@@ -42,6 +44,7 @@ DAY_2 = [
     ("rfm_segment:champions", "p1", None, False),
     ("rfm_segment:champions", "p2", None, False),
     ("trigger:first_purchase_not_repeated", "p3", "2025-12-20", True),
+    ("trigger:cart_abandoned", "p5", "2025-12-31", False),
 ]
 
 
@@ -88,6 +91,7 @@ def test_first_publish_lists_every_member_as_entered(tmp_path, serving):
         (None, "b1", "lifecycle_stage:active", "p2", "entered", "2025-11-30", False),
         # an RFM segment has no entry date of its own: the build's as_of_date
         (None, "b1", "rfm_segment:champions", "p1", "entered", "2025-12-30", False),
+        (None, "b1", "trigger:cart_abandoned", "p5", "entered", "2025-12-30", False),
         (None, "b1", "trigger:first_purchase_not_repeated", "p3", "entered", "2025-12-20", True),
     ]
 
@@ -100,6 +104,8 @@ def test_second_publish_lists_who_entered_and_who_left_with_both_build_ids(tmp_p
         ("b1", "b2", "lifecycle_stage:active", "p4", "entered", "2025-12-31", False),
         ("b1", "b2", "lifecycle_stage:at_risk", "p1", "entered", "2025-12-31", False),
         ("b1", "b2", "rfm_segment:champions", "p2", "entered", "2025-12-31", False),
+        ("b1", "b2", "trigger:cart_abandoned", "p5", "entered", "2025-12-31", False),
+        ("b1", "b2", "trigger:cart_abandoned", "p5", "left", "2025-12-30", False),
     ]  # p3's continuing trigger episode is not a change: it fires once
     with duckdb.connect(str(serving), read_only=True) as con:
         assert con.execute(
@@ -107,7 +113,7 @@ def test_second_publish_lists_who_entered_and_who_left_with_both_build_ids(tmp_p
             "from marts.fct_audience_changes").fetchall() == [("2025-12-31", "2025-12-30")]
         assert con.execute(
             "select row_count from meta.published_tables "
-            "where table_name = 'fct_audience_changes'").fetchone() == (4,)
+            "where table_name = 'fct_audience_changes'").fetchone() == (6,)
 
 
 def test_the_same_data_published_twice_gives_no_changes(tmp_path, serving):
@@ -125,12 +131,14 @@ def test_a_rollback_lists_the_way_back_against_the_build_rolled_back_from(tmp_pa
         ("b2", "b1", "lifecycle_stage:active", "p4", "left", "2025-12-31", False),
         ("b2", "b1", "lifecycle_stage:at_risk", "p1", "left", "2025-12-31", False),
         ("b2", "b1", "rfm_segment:champions", "p2", "left", None, False),
+        ("b2", "b1", "trigger:cart_abandoned", "p5", "entered", "2025-12-30", False),
+        ("b2", "b1", "trigger:cart_abandoned", "p5", "left", "2025-12-31", False),
     ]
     # the kept version itself is untouched: it still holds b1's own first-publish changes
     kept = serving.parent / "versions" / "lifecycle-b1.duckdb"
     with duckdb.connect(str(kept), read_only=True) as con:
         assert con.execute("select count(*), count(previous_build_id) "
-                           "from marts.fct_audience_changes").fetchone() == (4, 0)
+                           "from marts.fct_audience_changes").fetchone() == (5, 0)
 
 
 def test_restricted_contacts_are_owner_only_and_never_in_the_serving_file(tmp_path, serving):

@@ -47,6 +47,10 @@ CREATE TABLE {{catalog}}.marts.{CHANGES_TABLE} (
 """
 
 # Entered: a member now who was not one before; left: a member before who is not now.
+# A trigger's membership is one episode (entered_on = episode_started_on): a new episode
+# for a person already in the audience (a second abandoned cart) is an entry, and the
+# old episode a departure. A stage's entered_on is not compared: it moves with the
+# snapshot dates (as_of_date, then the month end) while the person stays in the stage.
 # entered_on: the membership's own entry date, else (RFM segments) the new build's
 # as_of_date; a left row keeps the entry date of the membership that ended.
 CHANGES_SQL = f"""
@@ -58,15 +62,13 @@ entered AS (
     SELECT current_members.*
     FROM current_members
     ANTI JOIN previous_members
-        ON current_members.audience_id = previous_members.audience_id
-        AND current_members.person_id = previous_members.person_id
+        ON {{same_membership}}
 ),
 departed AS (
     SELECT previous_members.*
     FROM previous_members
     ANTI JOIN current_members
-        ON current_members.audience_id = previous_members.audience_id
-        AND current_members.person_id = previous_members.person_id
+        ON {{same_membership}}
 )
 SELECT ? AS build_id, ? AS previous_build_id, ? AS as_of_date, ? AS previous_as_of_date,
        audience_id, audience_type, audience_name, person_id, 'entered' AS change_type,
@@ -78,6 +80,12 @@ SELECT ?, ?, ?, ?, audience_id, audience_type, audience_name, person_id, 'left',
 FROM departed
 ORDER BY audience_id, change_type, person_id
 """
+
+SAME_MEMBERSHIP = """
+        current_members.audience_id = previous_members.audience_id
+        AND current_members.person_id = previous_members.person_id
+        AND (current_members.audience_type <> 'trigger'
+             OR current_members.entered_on IS NOT DISTINCT FROM previous_members.entered_on)"""
 
 CHANGES_COMMENT = (
     "One row per audience x person who entered or left the audience since the previously "
@@ -133,7 +141,8 @@ def write_audience_changes(
         con.execute(CHANGES_DDL.format(catalog=catalog))
         row = [build_id, previous_build_id, as_of_date, previous_as_of]
         con.execute(
-            CHANGES_SQL.format(catalog=catalog, previous_members=previous_members),
+            CHANGES_SQL.format(catalog=catalog, previous_members=previous_members,
+                               same_membership=SAME_MEMBERSHIP),
             [*row, as_of_date, *row],
         )
         con.execute(f"COMMENT ON TABLE {catalog}.marts.{CHANGES_TABLE} IS '{CHANGES_COMMENT}'")
