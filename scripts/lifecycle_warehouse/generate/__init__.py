@@ -11,7 +11,8 @@ with generation of chunk *i+1* (one writer thread). Same arguments -> byte-ident
 files: no wall clock is used anywhere (``_loaded_at`` derives from event times).
 
 See the module docstrings of ``persons``, ``timeline``, ``events``, ``commerce``,
-``messaging``, ``crm`` and ``defects`` for the behaviour model.
+``messaging``, ``crm`` and ``defects`` for the behaviour model, and ``campaign`` for
+the planted campaign effects (recorded in the manifest's ``planted_campaign_effects``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from .campaign import PlantedCampaign, planted_campaigns
 from .catalog import Catalog
 from .chunk import build_chunk, kiosk_ids
 from .config import (
@@ -95,7 +97,7 @@ def estimate_persons(events: int, seed: int = 42, days: int = 365,
                           chunk_persons=PILOT_PERSONS, defects=rates)
     seeds = load_seeds()
     res = build_chunk(cfg, seeds, Catalog.build(seed), Campaigns.build(cfg), PILOT_CHUNK, 0,
-                      PILOT_PERSONS, 0, 0)
+                      PILOT_PERSONS, 0, 0, planted_campaigns(cfg, seeds))
     rows = sum(res.tables[s].num_rows for s in EVENT_SOURCES)
     per_person = rows / PILOT_PERSONS * (1.0 + rates.duplicate)
     return max(1, round(events / per_person)), per_person
@@ -163,12 +165,14 @@ def generate(
     seeds = load_seeds()
     catalog = Catalog.build(seed)
     campaigns = Campaigns.build(cfg)
+    planted = planted_campaigns(cfg, seeds)
     writer = LandingWriter(out, cfg, seeds)
     files: dict[str, dict[str, int]] = {s: {} for s in SOURCES}
     defect_counts: dict[str, dict[str, Any]] = {s: {} for s in SOURCES}
     population: dict[str, Any] = {}
     trap_counts: dict[str, Any] = {}
     kiosk_users: dict[str, int] = {}
+    planted_counts: dict[str, Any] = {}
     first_order = first_txn = 0
     t0 = time.perf_counter()
     bar = tqdm(total=cfg.persons, unit="persons", desc="generate", disable=not progress,
@@ -181,7 +185,7 @@ def generate(
     with ThreadPoolExecutor(max_workers=1) as pool:
         for chunk, first, n in _chunks(cfg):
             res = build_chunk(cfg, seeds, catalog, campaigns, chunk, first, n, first_order,
-                              first_txn)
+                              first_txn, planted)
             first_order += res.population["orders"]
             first_txn += res.population["store_transactions"]
             drng = np.random.default_rng([seed, chunk, 100])
@@ -191,6 +195,7 @@ def generate(
             _add_counts(population, res.population)
             _add_counts(trap_counts, res.traps)
             _add_counts(kiosk_users, res.kiosk_users)
+            _add_counts(planted_counts, res.campaigns)
             if pending is not None:
                 for src, f in pending.result().items():
                     files[src].update(f)
@@ -204,7 +209,7 @@ def generate(
     writer.close()
 
     manifest = _manifest(cfg, files, defect_counts, population, trap_counts, kiosk_users,
-                         events, per_person)
+                         events, per_person, planted, planted_counts)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     elapsed = time.perf_counter() - t0
     total = manifest["events_total"]
@@ -216,7 +221,9 @@ def generate(
 def _manifest(cfg: GeneratorConfig, files: dict[str, dict[str, int]],
               defect_counts: dict[str, dict[str, Any]], population: dict[str, Any],
               trap_counts: dict[str, Any], kiosk_users: dict[str, int],
-              events: int | None, per_person: float | None) -> dict[str, Any]:
+              events: int | None, per_person: float | None,
+              planted: tuple[PlantedCampaign, ...] = (),
+              planted_counts: dict[str, Any] | None = None) -> dict[str, Any]:
     rows = {s: sum(files[s].values()) for s in SOURCES}
     drift_rows = sum(v for k, v in files["web_events"].items() if k.endswith("-drift.parquet"))
     defect_counts["web_events"]["extra_column_rows"] = drift_rows
@@ -274,6 +281,10 @@ def _manifest(cfg: GeneratorConfig, files: dict[str, dict[str, int]],
                     "card on POS rows) must not merge identities",
         },
         "population": population,
+        # the known truth of each campaign whose effect is planted (campaign.py)
+        "planted_campaign_effects": {
+            c.campaign_id: {**c.manifest(), **(planted_counts or {}).get(c.campaign_id, {})}
+            for c in planted},
     }
 
 

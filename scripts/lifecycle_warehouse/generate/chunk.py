@@ -8,6 +8,11 @@ Over-merge traps (``GeneratorConfig.traps``): per chunk, up to 60 logged-in user
 each use one of 5 shared "kiosk" cookies (in-store web kiosks) and one of 2 shared
 "kiosk" app devices for one session, so the kiosk ids link many different users.
 The exclusion-seed ids are injected in commerce.py.
+
+Planted campaign effects (campaign.py) add extra converting sessions with their own
+random stream after the natural ones, so every natural row stays what it was; their
+events and orders are appended to the chunk's tables (re-sorted by load time), and
+their orders are numbered after the chunk's natural orders.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from .campaign import EVENT_KEY_CHUNK_OFFSET, PlantedCampaign, planted_sessions
 from .catalog import Catalog
 from .commerce import build_orders, build_pos
 from .config import GeneratorConfig, SeedData
@@ -32,7 +38,7 @@ KIOSK_KEY_BASE = 1 << 62
 
 # random stream ids per component
 RNG_PERSONS, RNG_SESSIONS, RNG_IDS, RNG_WEB, RNG_APP, RNG_ORDERS, RNG_POS, RNG_MSG, \
-    RNG_CRM, RNG_KIOSK = range(1, 11)
+    RNG_CRM, RNG_KIOSK, RNG_CAMPAIGN = range(1, 12)
 RNG_DEFECTS = 100
 
 
@@ -42,6 +48,37 @@ class ChunkResult:
     population: dict[str, int]
     traps: dict[str, int]
     kiosk_users: dict[str, int] = field(default_factory=dict)
+    campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _append_by_load(table: pa.Table, extra: pa.Table) -> pa.Table:
+    """``table`` + ``extra`` rows, in load order (stable: ties keep ``table`` first)."""
+    both = pa.concat_tables([table, extra])
+    return both.take(pa.array(np.argsort(both["__loaded_us"].to_numpy(), kind="stable")))
+
+
+def _planted(cfg: GeneratorConfig, seeds: SeedData, catalog: Catalog, chunk: int,
+             p: Persons, ids: IdTables, planted: tuple[PlantedCampaign, ...],
+             first_order: int) -> tuple[dict[str, pa.Table], dict[str, dict[str, int]]]:
+    """Events and orders of the planted campaign sessions (campaign.py) of the chunk."""
+    rng = np.random.default_rng([cfg.seed, chunk, RNG_CAMPAIGN])
+    s, counts = planted_sessions(rng, p, planted)
+    if s is None:
+        return {}, counts
+    key = chunk + EVENT_KEY_CHUNK_OFFSET
+    w = np.flatnonzero(s.channel == WEB)
+    a = np.flatnonzero(s.channel == APP)
+    cookie_idx = s.person[w].astype(np.int64) * COOKIE_SLOTS + s.cookie[w]
+    device_idx = s.person[a].astype(np.int64) * DEVICE_SLOTS + s.device[a]
+    web, web_last = build_web_events(rng, cfg.seed, key, s, w, cookie_idx, ids, catalog)
+    app, app_last = build_app_events(rng, cfg.seed, key, cfg.start_us, s, a, device_idx, ids,
+                                     catalog)
+    last_us = np.zeros(len(s), dtype=np.int64)
+    last_us[w] = web_last
+    last_us[a] = app_last
+    orders, _ = build_orders(rng, cfg, seeds, p, s, np.arange(len(s)), last_us, ids,
+                             first_order, cancellable=False)
+    return {"web_events": web, "app_events": app, "online_orders": orders}, counts
 
 
 def kiosk_ids(seed: int, n_cookies: int, n_devices: int) -> tuple[pa.Array, pa.Array]:
@@ -99,8 +136,9 @@ def _assign_kiosks(rng: np.random.Generator, s: Sessions, p: Persons, sessions: 
 
 def build_chunk(cfg: GeneratorConfig, seeds: SeedData, catalog: Catalog, campaigns: Campaigns,
                 chunk: int, first_pid: int, n: int, first_order: int,
-                first_txn: int) -> ChunkResult:
-    """Generate the canonical (pre-defect) tables of one chunk."""
+                first_txn: int, planted: tuple[PlantedCampaign, ...] = ()) -> ChunkResult:
+    """Generate the canonical (pre-defect) tables of one chunk; ``planted``: the
+    campaigns whose effect is planted (campaign.planted_campaigns)."""
 
     def rng(component: int) -> np.random.Generator:
         return np.random.default_rng([cfg.seed, chunk, component])
@@ -145,6 +183,12 @@ def build_chunk(cfg: GeneratorConfig, seeds: SeedData, catalog: Catalog, campaig
     messaging, unsub_at = build_messaging(rng(RNG_MSG), cfg, chunk, p, s.signup_us, closed_us,
                                           ids, campaigns)
     crm = build_crm(crm_rng, cfg, seeds, p, s.signup_us, closed_us, unsub_at, ids)
+    tables = {"web_events": web, "app_events": app, "messaging_webhooks": messaging,
+              "store_pos": pos, "online_orders": orders, "crm_customers": crm}
+    extra, campaign_counts = _planted(cfg, seeds, catalog, chunk, p, ids, planted,
+                                      first_order + orders.num_rows)
+    for src, table in extra.items():
+        tables[src] = _append_by_load(tables[src], table)
 
     population = {
         "persons": n,
@@ -160,15 +204,15 @@ def build_chunk(cfg: GeneratorConfig, seeds: SeedData, catalog: Catalog, campaig
         "reactivation_spells": int(p.react.sum()),
         "recent_decline": int(p.decline.sum()),
         "sessions": len(s),
-        "orders": orders.num_rows,
+        "orders": tables["online_orders"].num_rows,
         "store_transactions": len(visits),
         "unsubscribes": int((unsub_at >= 0).sum()),
     }
     return ChunkResult(
-        tables={"web_events": web, "app_events": app, "messaging_webhooks": messaging,
-                "store_pos": pos, "online_orders": orders, "crm_customers": crm},
+        tables=tables,
         population=population,
         traps={**order_stats, **pos_stats},
         kiosk_users=kiosk_users,
+        campaigns=campaign_counts,
     )
 

@@ -45,8 +45,14 @@ def _cents(x: np.ndarray) -> np.ndarray:
 
 def build_orders(rng: np.random.Generator, cfg: GeneratorConfig, seeds: SeedData,
                  p: Persons, s: Sessions, conv: np.ndarray, checkout_us: np.ndarray,
-                 ids: IdTables, first_order: int) -> tuple[pa.Table, dict[str, int]]:
-    """Orders of converting sessions ``conv`` (global session indices)."""
+                 ids: IdTables, first_order: int,
+                 cancellable: bool = True) -> tuple[pa.Table, dict[str, int]]:
+    """Orders of converting sessions ``conv`` (global session indices).
+
+    ``cancellable=False`` (the planted campaign orders) keeps an order that would have
+    been cancelled in the status it reached instead, so every such order counts
+    (``is_order``); the random draws are the same either way.
+    """
     b = cfg.behaviour
     n = len(conv)
     person = s.person[conv]
@@ -77,7 +83,8 @@ def build_orders(rng: np.random.Generator, cfg: GeneratorConfig, seeds: SeedData
     end = cfg.end_us
     status = np.where(shipped_at <= end, SHIPPED, np.where(paid_at <= end, PAID, PLACED))
     status = np.where(u < 0.02, PLACED, status)  # payment pending
-    status = np.where((u >= 0.02) & (u < 0.07) & (cancelled_at <= end), CANCELLED, status)
+    if cancellable:
+        status = np.where((u >= 0.02) & (u < 0.07) & (cancelled_at <= end), CANCELLED, status)
     status = np.where((u >= 0.07) & (u < 0.11) & (refunded_at <= end), REFUNDED, status)
     updated = np.select([status == PAID, status == SHIPPED, status == CANCELLED,
                          status == REFUNDED], [paid_at, shipped_at, cancelled_at, refunded_at],

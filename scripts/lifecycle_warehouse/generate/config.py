@@ -91,6 +91,12 @@ class Behaviour:
     exclusion_email_share: float = 0.02  # of guest orders typed with a test email
     placeholder_phone_share: float = 0.03  # of POS transactions without card/phone
     demo_card_share: float = 0.03  # of POS transactions of card holders w/o their card
+    #: Planted campaign effects (campaign.py): campaign_id of seeds/campaigns.csv ->
+    #: probability that a treated (non-holdout) eligible person places one extra online
+    #: order in the campaign's outcome window. Campaigns not listed get no effect.
+    campaign_effects: dict[str, float] = field(
+        default_factory=lambda: {"winback_2025_09": 0.30}
+    )
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,18 @@ class Store:
 
 
 @dataclass(frozen=True)
+class CampaignSeed:
+    """One row of seeds/campaigns.csv (the campaigns the warehouse measures)."""
+
+    campaign_id: str
+    audience_id: str
+    starts_on: dt.date
+    outcome_window_days: int
+    holdout_share: float
+    holdout_salt: str
+
+
+@dataclass(frozen=True)
 class SeedData:
     """Reference data read from the dbt ``seeds/`` folder."""
 
@@ -162,6 +180,7 @@ class SeedData:
     fx_to_base: dict[str, float]
     taxonomy: dict[str, frozenset[str]]  # source -> valid source_event_name
     exclusions: dict[str, tuple[str, ...]]  # identifier_type -> values
+    campaigns: tuple[CampaignSeed, ...] = ()
 
     def country_index(self, code: str) -> int:
         return [c.code for c in self.countries].index(code)
@@ -174,7 +193,8 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 @lru_cache(maxsize=4)
 def load_seeds(seeds_dir: Path = SEEDS_DIR) -> SeedData:
-    """Read stores, countries, fx rates, the event taxonomy and identity exclusions."""
+    """Read stores, countries, fx rates, the event taxonomy, identity exclusions and
+    the campaigns."""
     countries = tuple(
         Country(r["country_code"], r["calling_code"], r["currency_code"], r["default_timezone"])
         for r in _read_csv(seeds_dir / "country_codes.csv")
@@ -197,6 +217,12 @@ def load_seeds(seeds_dir: Path = SEEDS_DIR) -> SeedData:
         fx_to_base=fx,
         taxonomy={k: frozenset(v) for k, v in taxonomy.items()},
         exclusions={k: tuple(v) for k, v in exclusions.items()},
+        campaigns=tuple(
+            CampaignSeed(r["campaign_id"], r["audience_id"], dt.date.fromisoformat(r["starts_on"]),
+                         int(r["outcome_window_days"]), float(r["holdout_share"]),
+                         r["holdout_salt"])
+            for r in _read_csv(seeds_dir / "campaigns.csv")
+        ),
     )
     _validate(seeds)
     return seeds
