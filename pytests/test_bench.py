@@ -38,8 +38,15 @@ def test_bench_1m_completes_with_every_ratio(bench_1m):
     assert result.increment_rows > 1_000  # one day of ~1M events over a year
     assert result.persons > 5_000 and result.orders > 1_000
     for value in (result.ratio_to_floor, result.incremental_share, result.speedup,
-                  result.sql_speedup, result.full_peak_rss_gb):
+                  result.sql_speedup, result.full_peak_rss_gb, result.activation_share):
         assert math.isfinite(value) and value > 0
+    # activation: the new day moved people between audiences, and every member of every
+    # audience outside a holdout was exported (rows counted once, written as CSV and JSON lines)
+    with duckdb.connect(str(work / "1M" / "serving.duckdb"), read_only=True) as con:
+        members = con.sql("select count(*) from marts.fct_audience_membership "
+                          "where not is_holdout").fetchone()[0]
+    assert result.change_rows > 0
+    assert result.exported_rows == members
     table = out.read_text()
     assert f"| 1M | {result.landing_rows:,} |" in table
     assert f"{result.ratio_to_floor:.1f}×" in table

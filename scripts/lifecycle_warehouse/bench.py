@@ -79,6 +79,12 @@ class ScaleResult:
     orders: int
     profile: str = ""
     value_rfm_sql_s: float = 0.0  # the same models' SQL alone, without dbt's materialization
+    # activation (issue 17): the audience change table of the incremental day's publish
+    # and a file export (CSV + JSON lines) of every audience's members
+    changes_s: float = 0.0
+    change_rows: int = 0
+    export_s: float = 0.0
+    exported_rows: int = 0
 
     @property
     def sql_speedup(self) -> float:
@@ -95,6 +101,11 @@ class ScaleResult:
     @property
     def speedup(self) -> float:
         return self.pandas_s / self.value_rfm_s
+
+    @property
+    def activation_share(self) -> float:
+        """Change table + file export of every audience, as a share of the full build."""
+        return (self.changes_s + self.export_s) / self.full_s if self.full_s else 0.0
 
 
 def parse_scale(text: str) -> int:
@@ -339,12 +350,52 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
 
     print(f"[{label}] RFM + value metrics vs pandas", flush=True)
     value_s, value_sql_s, pandas_s, orders = rfm_vs_pandas(root, env)
+    print(f"[{label}] audience changes + export of every audience", flush=True)
+    changes_s, change_rows, export_s, exported_rows = activation_seconds(root)
     return ScaleResult(scale=label, events=events, landing_rows=landing_rows, persons=persons,
                        floor_s=floor_s, full_s=full_s, full_peak_rss_gb=full_rss,
                        incremental_s=incremental_s, incremental_peak_rss_gb=incremental_rss,
                        increment_rows=increment_rows, value_rfm_s=value_s, pandas_s=pandas_s,
                        orders=orders, profile=(root / "profile.md").read_text(),
-                       value_rfm_sql_s=value_sql_s)
+                       value_rfm_sql_s=value_sql_s, changes_s=changes_s,
+                       change_rows=change_rows, export_s=export_s, exported_rows=exported_rows)
+
+
+def activation_seconds(root: Path) -> tuple[float, int, float, int]:
+    """(seconds, rows) of the audience change table and of a file export of every audience.
+
+    The change table is recomputed, as publishing does, on a copy of the served file (the
+    incremental day) against the version the full build published; the export writes
+    every audience's members as CSV and JSON lines (`lw export`, a file destination of
+    audiences "*"), the largest file export there is.
+    """
+    from lifecycle_warehouse.audiences import write_audience_changes
+    from lifecycle_warehouse.export import ExportConfig, export_all
+    from lifecycle_warehouse.publish import list_versions
+
+    serving = root / "serving.duckdb"
+    served, previous = sorted(list_versions(serving), key=lambda v: v.build_id)[-2:][::-1]
+    copy = root / "activation-copy.duckdb"
+    shutil.copyfile(serving, copy)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH '{copy}' AS pub")
+        as_of = con.execute("SELECT as_of_date FROM pub.meta.publish_info").fetchone()[0]
+        started = time.perf_counter()
+        change_rows = write_audience_changes(con, "pub", build_id=served.build_id,
+                                             as_of_date=as_of, previous_serving=previous.path)
+        changes_s = time.perf_counter() - started
+    finally:
+        con.close()
+        copy.unlink(missing_ok=True)
+    config = ExportConfig.model_validate({"destinations": [{
+        "name": "bench_every_audience", "type": "file", "audiences": ["*"],
+        "what": "members", "channel": "none", "dir": str(root / "exports"),
+        "formats": ["csv", "jsonl"]}]})
+    summary = export_all(serving, config, ledger_dir=root / "exports", progress=lambda _: None)
+    if not summary.ok:
+        raise RuntimeError(f"the benchmark's export failed: {summary.errors}")
+    return changes_s, change_rows or 0, summary.seconds, summary.rows
 
 
 def scale_env(root: Path, env_base: dict[str, str]) -> dict[str, str]:
@@ -411,13 +462,19 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
         "the built file, node times summed); *SQL*: the same three models' compiled SQL alone "
         "(temporary tables on a read-only connection, no dbt materialization); *pandas*: "
         "lifetimes `summary_data_from_transaction_data` + pandas qcut R/F/M scoring on the "
-        "same orders. Targets (issue 6): full ≤ 300 s and ≤ 8 GB at 100M, incremental ≤ 10 % "
-        "of full, full ≤ 20× floor, RFM ≥ 20× faster than pandas.",
+        "same orders; *changes*: the audience change table of the incremental day's publish "
+        "(recomputed on a copy of the served file); *export*: `lw export` of every "
+        "audience's members to CSV and JSON lines; *% of full*: both over the full build. "
+        "Targets (issue 6): full ≤ 300 s and ≤ 8 GB at 100M, incremental ≤ 10 % "
+        "of full, full ≤ 20× floor, RFM ≥ 20× faster than pandas; (issue 17) changes + "
+        "export ≤ 10 % of the build at 10M.",
         "",
         "| scale | landing rows | persons | floor s | full s | ratio to floor | peak RSS GB "
         "| new-day rows | incremental s | % of full | orders | RFM+value s | SQL s | pandas s "
-        "| speed-up (dbt / SQL) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| speed-up (dbt / SQL) | change rows | changes s | exported rows | export s "
+        "| % of full |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|---:|---:|",
     ]
     for r in results:
         lines.append(
@@ -425,7 +482,8 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
             f"{r.full_s:.1f} | {r.ratio_to_floor:.1f}× | {r.full_peak_rss_gb:.2f} | "
             f"{r.increment_rows:,} | {r.incremental_s:.1f} | {r.incremental_share:.0%} | "
             f"{r.orders:,} | {r.value_rfm_s:.2f} | {r.value_rfm_sql_s:.2f} | {r.pandas_s:.2f} | "
-            f"{r.speedup:.1f}× / {r.sql_speedup:.1f}× |")
+            f"{r.speedup:.1f}× / {r.sql_speedup:.1f}× | {r.change_rows:,} | {r.changes_s:.2f} | "
+            f"{r.exported_rows:,} | {r.export_s:.2f} | {r.activation_share:.1%} |")
     lines += ["", "![time vs scale](results.png)", "", "## Where the time goes", "",
               "Slowest dbt nodes per build (from dbt's log) and, at 10M and above, DuckDB's "
               "operator profile (EXPLAIN ANALYZE) of the two slowest models of the full "
@@ -441,7 +499,8 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
     (out.with_suffix(".json")).write_text(json.dumps(
         [{**asdict(r), "ratio_to_floor": r.ratio_to_floor,
           "incremental_share": r.incremental_share, "speedup": r.speedup,
-          "sql_speedup": r.sql_speedup} for r in results],
+          "sql_speedup": r.sql_speedup, "activation_share": r.activation_share}
+         for r in results],
         indent=1))
 
 
