@@ -81,6 +81,14 @@ CONTACTS = [
 EXTERNAL = {c[0]: (c[1], c[2]) for c in CONTACTS}
 
 
+# `lw export` in a subprocess, its parser only (the rest of the CLI is not needed here)
+EXPORT_ONLY_CLI = (
+    "import argparse, sys; from lifecycle_warehouse import export; "
+    "parser = argparse.ArgumentParser(prog='lw'); export.add_parser(parser.add_subparsers()); "
+    "args = parser.parse_args(); sys.exit(args.handler(args))"
+)
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -416,11 +424,14 @@ def test_a_killed_export_resumes_without_resending_acknowledged_batches(serving,
         destination["url"] = endpoint.url
         config_file = tmp_path / "destinations.yml"
         config_file.write_text(json.dumps({"destinations": [destination]}))
-        proc["export"] = subprocess.Popen(
-            [sys.executable, "-m", "lifecycle_warehouse.cli", "export", "--serving",
-             str(serving), "--destinations", str(config_file)],
-            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert proc["export"].wait(timeout=60) == -signal.SIGKILL
+        output = tmp_path / "export.out"
+        with open(output, "w") as out:
+            proc["export"] = subprocess.Popen(
+                [sys.executable, "-c", EXPORT_ONLY_CLI, "export", "--serving", str(serving),
+                 "--destinations", str(config_file)],
+                cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+            code = proc["export"].wait(timeout=120)
+        assert code == -signal.SIGKILL, output.read_text()[-3000:]
         first = [idem for idem, _ in endpoint.requests]
         summary = export_all(serving, config(destination),
                              ledger_dir=serving.parent / "exports")
