@@ -73,8 +73,8 @@ def default_report_path(serving_db: Path) -> Path:
 # data
 
 
-def _rows(con: Any, sql: str) -> list[dict[str, Any]]:
-    cursor = con.execute(sql)
+def _rows(con: Any, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params) if params else con.execute(sql)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, map(_plain, row), strict=True)) for row in cursor.fetchall()]
 
@@ -93,9 +93,9 @@ def _stage_order(column: str) -> str:
     return f"case {column} {cases} else 99 end"
 
 
-def _reachable_counts(alias: str = "d") -> str:
+def _reachable_counts(alias: str = "d", channels: tuple[str, ...] = (*CHANNELS, "any")) -> str:
     counts = [f"count(*) filter (where {alias}.is_reachable_{channel}) as reachable_{channel}"
-              for channel in (*CHANNELS, "any")]
+              for channel in channels]
     return ",\n        ".join(counts)
 
 
@@ -111,20 +111,27 @@ def load_report_data(serving_db: Path) -> dict[str, Any]:
         )
     with duckdb.connect(str(serving_db), read_only=True) as con:
         try:
-            meta = _rows(con, "select build_id, published_at, as_of_date from meta.publish_info")
+            meta = _rows(con, "select build_id, published_at, as_of_date, metadata "
+                              "from meta.publish_info")
         except duckdb.CatalogException as error:
             raise ReportError(
                 f"{serving_db} is not a published build (no meta.publish_info): the report "
                 "reads the file `lw publish` writes, not the build database."
             ) from error
-        order = _stage_order("segment_name")
+        settings = project_vars()
         data: dict[str, Any] = {"meta": meta[0]}
+        data["meta"]["base_currency"] = base_currency(data["meta"].pop("metadata"), settings)
+        order = _stage_order("segment_name")
         data["totals"] = _rows(con, """
             select
-                count(*) as customers,
+                count(*) as persons,
+                count(*) filter (where lifecycle_stage = 'prospect') as prospects,
+                count(*) filter (where first_active_date is not null) as ever_active,
                 count(*) filter (where order_count > 0) as buyers,
                 sum(net_revenue) as net_revenue
             from marts.fct_customer_lifecycle""")[0]
+        data["stage_definitions"] = stage_definitions(
+            _stage_thresholds(con, settings))
         data["stages"] = _rows(con, f"""
             select segment_name as stage, customers, net_revenue, share_of_customers
             from marts.agg_segment_summary
@@ -146,24 +153,231 @@ def load_report_data(serving_db: Path) -> dict[str, Any]:
             from marts.fct_rfm
             group by r_score, f_score
             order by r_score, f_score""")
+        # per score: buyers and the range of the value scored (for the tie-rule note)
+        data["rfm_scores"] = {
+            dimension: _rows(con, f"""
+                select {dimension}_score as score, count(*) as buyers,
+                    min({value}) as min_value, max({value}) as max_value
+                from marts.fct_rfm
+                group by {dimension}_score
+                order by {dimension}_score""")
+            for dimension, value in (("r", "recency_days"), ("f", "order_count"))}
         data["rfm_segments"] = _rows(con, """
             select segment_name as segment, customers, net_revenue, share_of_customers,
                 share_of_revenue
             from marts.agg_segment_summary
             where dimension = 'rfm_segment'
             order by customers desc, segment_name""")
-        data["growth"] = _rows(con, """
+        growth_columns = _columns(con, "fct_growth_accounting") or set()
+        # with day / week / month grains in one mart, the page shows the month grain
+        month_only = "where period_grain = 'month'" if "period_grain" in growth_columns else ""
+        data["growth"] = _rows(con, f"""
             select period_start, is_complete_period, active_persons, new_persons,
                 retained_persons, resurrected_persons, churned_persons, quick_ratio,
                 retention_rate
             from marts.fct_growth_accounting
+            {month_only}
             order by period_start""")
+        data["retention"] = _retention(con)
+        data["audiences"] = _audiences(con, data["meta"]["build_id"])
+        data["campaign_outcomes"] = _campaign_outcomes(con)
         data["drilldown"] = {
             "rfm_segment": _drilldown(con, "r.segment", "l.lifecycle_stage", buyers_only=True),
             "lifecycle_stage": _drilldown(con, "l.lifecycle_stage", "r.segment",
                                           buyers_only=False),
         }
     return data
+
+
+# ---------------------------------------------------------------------------------------
+# definitions read from the project (one place each, never copied here)
+
+# Where the lifecycle stages are defined: the header of the macro that applies them.
+STAGE_RULES_MACRO = Path("macros") / "lifecycle" / "lw_lifecycle_stage.sql"
+# Thresholds the stage rules name: calibrated per build (read from the marts) or vars.
+_CALIBRATED_THRESHOLDS = ("dormant_days", "churned_days")
+_VAR_THRESHOLDS = ("new_customer_days", "reactivation_window_days", "loyal_min_orders")
+
+
+def project_vars(project_root: Path | None = None) -> dict[str, Any]:
+    """The vars of dbt_project.yml (the defaults a build runs with); {} when unreadable."""
+    import yaml
+
+    from lifecycle_warehouse.project import PROJECT_ROOT
+
+    try:
+        text = (Path(project_root or PROJECT_ROOT) / "dbt_project.yml").read_text(encoding="utf-8")
+        return dict(yaml.safe_load(text).get("vars") or {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return {}
+
+
+def base_currency(metadata_json: str | None, settings: dict[str, Any]) -> str | None:
+    """The currency all money is in: the publish metadata's base_currency when the
+    publishing run recorded one, else var base_currency of dbt_project.yml (the currency
+    seeds/fx_rates.csv converts to); None when neither says."""
+    with contextlib.suppress(TypeError, ValueError, AttributeError):
+        recorded = json.loads(metadata_json or "{}").get("base_currency")
+        if recorded:
+            return str(recorded)
+    found = settings.get("base_currency")
+    return str(found) if found else None
+
+
+def _stage_thresholds(con: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    thresholds: dict[str, Any] = {}
+    columns = _columns(con, "fct_customer_lifecycle") or set()
+    for name in _CALIBRATED_THRESHOLDS:
+        if name in columns:
+            values = con.execute(f"select distinct {name} from marts.fct_customer_lifecycle "
+                                 f"where {name} is not null").fetchall()
+            if len(values) == 1:
+                thresholds[name] = values[0][0]
+    for name in _VAR_THRESHOLDS:
+        if settings.get(name) is not None:
+            thresholds[name] = settings[name]
+    return thresholds
+
+
+def stage_definitions(thresholds: dict[str, Any] | None = None,
+                      project_root: Path | None = None) -> list[dict[str, Any]]:
+    """The stage rules from the header comment of macros/lifecycle/lw_lifecycle_stage.sql
+    (the block after "Stage precedence"), in precedence order, with the thresholds they
+    name filled in ("churned_days" → "45 days (churned_days)"). [] when not found."""
+    from lifecycle_warehouse.project import PROJECT_ROOT
+
+    try:
+        text = (Path(project_root or PROJECT_ROOT) / STAGE_RULES_MACRO).read_text(
+            encoding="utf-8")
+    except OSError:
+        return []
+    header = text.split("-#}", 1)[0]
+    if "Stage precedence" not in header:
+        return []
+    definitions: list[dict[str, Any]] = []
+    for line in header.split("Stage precedence", 1)[1].splitlines()[1:]:
+        found = re.match(r"\s+([a-z_]+)\s{2,}(\S.*)$", line)
+        if found and found.group(1) in STAGES:
+            definitions.append({"stage": found.group(1), "precedence": len(definitions) + 1,
+                                "rule": found.group(2).strip()})
+        elif definitions and line.strip():
+            definitions[-1]["rule"] += " " + line.strip()
+        elif definitions:
+            break
+    for definition in definitions:
+        for name, value in (thresholds or {}).items():
+            shown = f"{value} days ({name})" if name.endswith("_days") else f"{value} ({name})"
+            definition["rule"] = re.sub(rf"\b{name}\b", shown, definition["rule"])
+    return definitions
+
+
+# ---------------------------------------------------------------------------------------
+# sections read from marts that a build may not have yet
+
+_RETENTION_COLUMNS = ("period_grain", "cohort_period_start", "periods_since", "cohort_persons",
+                      "retained_persons", "retention_rate")
+_MEMBERSHIP_COLUMNS = ("audience_id", "audience_type", "audience_name", "person_id",
+                       "campaign_id", "is_holdout", *(f"is_reachable_{c}" for c in CHANNELS))
+_CHANGES_COLUMNS = ("build_id", "previous_build_id", "as_of_date", "previous_as_of_date",
+                    "audience_id", "audience_type", "audience_name", "change_type")
+_OUTCOME_COLUMNS = ("campaign_id", "metric", "treatment_value", "control_value", "difference",
+                    "ci_low", "ci_high", "treatment_persons", "control_persons")
+
+
+def _columns(con: Any, table: str, schema: str = "marts") -> set[str] | None:
+    """The columns of schema.table in the open file; None when there is no such table."""
+    found = con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?", [schema, table]).fetchall()
+    return {name for (name,) in found} or None
+
+
+def _section_status(con: Any, table: str, required: tuple[str, ...]) -> dict[str, Any]:
+    """{"table", "status": "present" | "absent" | "incomplete", "missing": [columns]}."""
+    columns = _columns(con, table)
+    missing = [] if columns is None else [c for c in required if c not in columns]
+    status = "absent" if columns is None else "incomplete" if missing else "present"
+    return {"table": f"marts.{table}", "status": status, "missing": missing}
+
+
+def _retention(con: Any) -> dict[str, Any]:
+    section = _section_status(con, "fct_cohort_retention", _RETENTION_COLUMNS)
+    if section["status"] == "present":
+        section["grains"] = [g for (g,) in con.execute(
+            "select distinct period_grain from marts.fct_cohort_retention order by 1").fetchall()]
+        section["rows"] = _rows(con, """
+            select cohort_period_start, periods_since, cohort_persons, retained_persons,
+                retention_rate
+            from marts.fct_cohort_retention
+            where period_grain = 'month'
+            order by cohort_period_start, periods_since""")
+    return section
+
+
+def _audiences(con: Any, build_id: str) -> dict[str, Any]:
+    section = _section_status(con, "fct_audience_membership", _MEMBERSHIP_COLUMNS)
+    changes = _section_status(con, "fct_audience_changes", _CHANGES_COLUMNS)
+    section["changes"] = changes
+    by_id: dict[str, dict[str, Any]] = {}
+    if section["status"] == "present":
+        for row in _rows(con, f"""
+                select audience_id, min(audience_type) as audience_type,
+                    min(audience_name) as audience_name, count(*) as members,
+                    count(*) filter (where is_holdout) as holdout_members,
+                    min(campaign_id) as campaign_id,
+                    {_reachable_counts('m', CHANNELS)}
+                from marts.fct_audience_membership as m
+                group by audience_id"""):
+            by_id[row["audience_id"]] = row
+    if changes["status"] == "present":
+        builds = _rows(con, """
+            select build_id, max(previous_build_id) as previous_build_id,
+                max(as_of_date) as as_of_date, max(previous_as_of_date) as previous_as_of_date,
+                count(*) as changes
+            from marts.fct_audience_changes
+            group by build_id
+            order by build_id""")
+        changes["this_build"] = next((b for b in builds if b["build_id"] == build_id), None)
+        changes["other_builds"] = [b["build_id"] for b in builds if b["build_id"] != build_id]
+        for row in _rows(con, """
+                select audience_id, min(audience_type) as audience_type,
+                    min(audience_name) as audience_name,
+                    count(*) filter (where change_type = 'entered') as entered,
+                    count(*) filter (where change_type = 'left') as left_persons
+                from marts.fct_audience_changes
+                where build_id = ?
+                group by audience_id""", [build_id]):
+            entry = by_id.setdefault(row["audience_id"], {
+                "audience_id": row["audience_id"], "audience_type": row["audience_type"],
+                "audience_name": row["audience_name"], "members": 0})
+            entry.update(entered=row["entered"], left=row["left_persons"])
+        for entry in by_id.values():
+            entry.setdefault("entered", 0)
+            entry.setdefault("left", 0)
+    type_order = {"lifecycle_stage": 0, "rfm_segment": 1, "trigger": 2}
+    stage_rank = {stage: i for i, stage in enumerate(STAGES)}
+    section["rows"] = sorted(by_id.values(), key=lambda a: (
+        type_order.get(a["audience_type"], 9), str(a["audience_type"]),
+        stage_rank.get(a["audience_name"], 99) if a["audience_type"] == "lifecycle_stage"
+        else -a.get("members", 0), a["audience_id"]))
+    return section
+
+
+def _campaign_outcomes(con: Any) -> dict[str, Any]:
+    columns = _columns(con, "fct_campaign_outcomes") or set()
+    # the mart names the metric outcome_metric; metric is accepted too
+    metric = "outcome_metric" if "outcome_metric" in columns else "metric"
+    required = tuple(metric if c == "metric" else c for c in _OUTCOME_COLUMNS)
+    section = _section_status(con, "fct_campaign_outcomes", required)
+    if section["status"] == "present":
+        optional = [c for c in ("is_window_complete", "window_end_date", "test_method")
+                    if c in columns]
+        selected = [f"{metric} as metric" if c == metric else c for c in required]
+        section["rows"] = _rows(con, f"""
+            select {', '.join(selected + optional)}
+            from marts.fct_campaign_outcomes
+            order by campaign_id, {metric}""")
+    return section
 
 
 def _drilldown(con: Any, segment: str, split: str, *, buyers_only: bool) -> list[dict]:
@@ -214,8 +428,8 @@ def _drilldown(con: Any, segment: str, split: str, *, buyers_only: bool) -> list
 # figures
 
 
-def _figure_html(fig: Any, div_id: str) -> str:
-    fig.update_layout(margin={"l": 60, "r": 20, "t": 50, "b": 40}, template="plotly_white",
+def _figure_html(fig: Any, div_id: str, top: int = 50) -> str:
+    fig.update_layout(margin={"l": 60, "r": 20, "t": top, "b": 40}, template="plotly_white",
                       font={"family": "Liberation Sans, Arial, sans-serif", "size": 12})
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
@@ -230,10 +444,11 @@ def _stage_figures(data: dict) -> tuple[str, str]:
         marker_color=[STAGE_COLOURS[s["stage"]] for s in stages],
         text=[f"{s['customers']:,} ({s['share_of_customers']:.1%})" for s in stages],
         textposition="auto",
-        hovertemplate="%{y}: %{x:,} customers<extra></extra>",
+        hovertemplate="%{y}: %{x:,} persons<extra></extra>",
     ))
-    sizes.update_layout(title=f"Customers by lifecycle stage on {data['meta']['as_of_date']}",
-                        height=360, yaxis={"autorange": "reversed"}, xaxis_title="customers")
+    sizes.update_layout(title=f"Persons by stage on {data['meta']['as_of_date']}",
+                        height=360, yaxis={"autorange": "reversed"},
+                        xaxis_title="persons (prospects included)")
     history = go.Figure()
     dates = sorted({row["snapshot_date"] for row in data["stage_history"]})
     for stage in STAGES:
@@ -245,7 +460,7 @@ def _stage_figures(data: dict) -> tuple[str, str]:
             hovertemplate=f"{stage}: %{{y:,}}<extra></extra>",
         ))
     history.update_layout(title="Stage sizes at every month end", height=360,
-                          hovermode="x unified", yaxis_title="customers")
+                          hovermode="x unified", yaxis_title="persons")
     return _figure_html(sizes, "lw-stage-sizes"), _figure_html(history, "lw-stage-history")
 
 
@@ -293,6 +508,9 @@ def _rfm_figures(data: dict) -> tuple[str, str]:
 
     cells = {(c["r_score"], c["f_score"]): c for c in data["rfm_grid"]}
     scores = [1, 2, 3, 4, 5]
+    empty_f = [f for f in scores if not any(key[1] == f for key in cells)]
+    empty_r = [r for r in scores if not any(key[0] == r for key in cells)] if cells else []
+    currency = data["meta"].get("base_currency")
 
     def heatmap(value: str, title: str, colours: str, fmt: str, div_id: str) -> str:
         z, text = [], []
@@ -306,14 +524,57 @@ def _rfm_figures(data: dict) -> tuple[str, str]:
             texttemplate="%{text}", colorscale=colours, hoverongaps=False,
             hovertemplate="%{y} %{x}: %{text}<extra></extra>",
         ))
+        for f in empty_f:  # an empty column is the tie rule, not missing data
+            fig.add_annotation(x=f"F{f}", y="R3", text="no buyers:<br>tie rule,<br>see below",
+                               showarrow=False, font={"color": "#a50f15", "size": 12})
+        for r in empty_r:
+            fig.add_annotation(x="F3", y=f"R{r}", text="no buyers: tie rule, see below",
+                               showarrow=False, font={"color": "#a50f15", "size": 12})
         fig.update_layout(title=title, height=430, xaxis_title="frequency score (5 = most orders)",
                           yaxis_title="recency score (5 = most recent)")
         return _figure_html(fig, div_id)
 
     return (heatmap("customers", "RFM grid: buyers per R×F cell", "Blues", "{:,}",
                     "lw-rfm-customers"),
-            heatmap("net_revenue", "RFM grid: net revenue per R×F cell", "Greens", "{:,.0f}",
-                    "lw-rfm-revenue"))
+            heatmap("net_revenue", f"RFM grid: net revenue{_in(currency)} per R×F cell", "Greens",
+                    "{:,.0f}", "lw-rfm-revenue"))
+
+
+def rfm_tie_notes(scores: dict[str, list[dict]]) -> list[str]:
+    """Why an R or F score has no buyers, in the data's own numbers.
+
+    lw_rfm_score gives equal values equal scores (percent rank), so a value held by more
+    than a fifth of the buyers takes its score and the next: all buyers with 1 order score
+    F1, and 2 orders, ranked above them, already scores F3."""
+    units = {"r": ("day since the last order", "days since the last order"),
+             "f": ("order", "orders")}
+    notes = []
+    for dimension, rows in scores.items():
+        by_score = {row["score"]: row for row in rows}
+        total = sum(row["buyers"] for row in rows)
+        letter = dimension.upper()
+        present = sorted(by_score)
+        for lower, upper in zip(present, present[1:], strict=False):
+            if upper - lower < 2 or not total:
+                continue
+            empty = [f"{letter}{k}" for k in range(lower + 1, upper)]
+            named = empty[0] if len(empty) == 1 else ", ".join(empty[:-1]) + " or " + empty[-1]
+            low, high = by_score[lower], by_score[upper]
+            notes.append(
+                f"No buyer scores {named}: equal values get equal scores (lw_rfm_score, "
+                f"percent rank), and {_pct(low['buyers'] / total)} of buyers "
+                f"({low['buyers']:,}) have {_value_range(low, units[dimension])}, so they all "
+                f"score {letter}{lower}; the next value, {_value_range(high, units[dimension])}, "
+                f"ranks above them and scores {letter}{upper}. "
+                f"{letter} jumps from {lower} to {upper}.")
+    return notes
+
+
+def _value_range(row: dict, unit: tuple[str, str]) -> str:
+    low, high = sorted((row["min_value"], row["max_value"]))
+    if low == high:
+        return f"{low:,} {unit[0] if low == 1 else unit[1]}"
+    return f"{low:,}–{high:,} {unit[1]}"
 
 
 def _growth_figure(data: dict) -> str:
@@ -330,16 +591,90 @@ def _growth_figure(data: dict) -> str:
     ):
         fig.add_trace(go.Bar(x=months, y=[sign * r[column] for r in rows], name=name,
                              marker_color=colour,
-                             hovertemplate=f"{name}: %{{y:,}}<extra></extra>"))
+                             hovertemplate=f"{name}: %{{y:,}} persons<extra></extra>"))
     fig.add_trace(go.Scatter(x=months, y=[r["quick_ratio"] for r in rows], name="quick ratio",
                              yaxis="y2", mode="lines+markers", line={"color": "#333"},
                              hovertemplate="quick ratio %{y:.2f}<extra></extra>"))
-    fig.update_layout(barmode="relative", title="Growth accounting of active customers per month",
-                      height=420, hovermode="x unified", yaxis_title="customers",
+    fig.update_layout(barmode="relative", xaxis={"type": "category"},
+                      title="Growth accounting: persons active in the month (≥ 1 active day)",
+                      height=420, hovermode="x unified", yaxis_title="persons",
                       yaxis2={"title": "quick ratio", "overlaying": "y", "side": "right",
                               "showgrid": False, "rangemode": "tozero"},
                       legend={"orientation": "h", "y": -0.2})
     return _figure_html(fig, "lw-growth")
+
+
+def _retention_figure(rows: list[dict]) -> str:
+    """The month-grain retention triangle: cohort (first active month) × months since."""
+    import plotly.graph_objects as go
+
+    cohorts = sorted({r["cohort_period_start"] for r in rows})
+    periods = sorted({r["periods_since"] for r in rows})
+    cell = {(r["cohort_period_start"], r["periods_since"]): r for r in rows}
+    size = {r["cohort_period_start"]: r["cohort_persons"] for r in rows}
+    z = [[cell[(c, p)]["retention_rate"] if (c, p) in cell else None for p in periods]
+         for c in cohorts]
+    text = [[_pct(cell[(c, p)]["retention_rate"]) if (c, p) in cell else "" for p in periods]
+            for c in cohorts]
+    custom = [[f"{cell[(c, p)]['retained_persons']:,} of {cell[(c, p)]['cohort_persons']:,}"
+               if (c, p) in cell else "" for p in periods] for c in cohorts]
+    labels = [f"{c[:7]} ({size[c]:,})" for c in cohorts]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(p) for p in periods], y=labels, text=text, customdata=custom,
+        texttemplate="%{text}", colorscale="Purples", zmin=0, zmax=1, hoverongaps=False,
+        colorbar={"title": "retained", "tickformat": ".0%"},
+        hovertemplate="cohort %{y}, month %{x}: %{text} (%{customdata})<extra></extra>",
+    ))
+    fig.update_layout(title="Retention by monthly cohort (share of the cohort active N months "
+                      "after its first active month)", height=max(320, 90 + 30 * len(cohorts)),
+                      xaxis={"title": "months since the first active month", "type": "category"},
+                      yaxis={"title": "cohort (persons)", "autorange": "reversed",
+                             "type": "category"})
+    return _figure_html(fig, "lw-retention")
+
+
+def _outcome_figure(rows: list[dict], currency: str | None) -> str:
+    """Per campaign × metric: the difference treatment − control with its 95 % interval."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    metrics = sorted({r["metric"] for r in rows})
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[
+        f"{m} ({_outcome_unit(m, rows, currency)})" for m in metrics])
+    for col, metric in enumerate(metrics, start=1):
+        selected = [r for r in rows if r["metric"] == metric and None not in (
+            r["difference"], r["ci_low"], r["ci_high"])]
+        scale = 100 if _is_rate(metric, rows) else 1
+        fig.add_trace(go.Scatter(
+            x=[r["difference"] * scale for r in selected],
+            y=[r["campaign_id"] for r in selected], mode="markers",
+            marker={"size": 11, "color": "#3182bd"}, showlegend=False,
+            error_x={"type": "data", "symmetric": False,
+                     "array": [(r["ci_high"] - r["difference"]) * scale for r in selected],
+                     "arrayminus": [(r["difference"] - r["ci_low"]) * scale for r in selected]},
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>"), row=1, col=col)
+        fig.add_vline(x=0, line={"color": "#a50f15", "dash": "dot"}, row=1, col=col)
+    fig.update_layout(title={"text": "Campaign effect: treatment − control, with the 95 % "
+                             "confidence interval (a bar crossing the dotted 0 line: no clear "
+                             "effect)", "y": 0.98, "yanchor": "top"},
+                      height=max(280, 180 + 40 * len({r["campaign_id"] for r in rows})))
+    return _figure_html(fig, "lw-campaign-outcomes", top=100)
+
+
+def _is_rate(metric: str, rows: list[dict]) -> bool:
+    """A metric is a rate (shown in %, its difference in percentage points) unless it is
+    money (its name says revenue) or one of its values lies outside [0, 1]."""
+    if "revenue" in metric:
+        return False
+    values = [r[k] for r in rows if r["metric"] == metric
+              for k in ("treatment_value", "control_value") if r[k] is not None]
+    return all(0 <= v <= 1 for v in values)
+
+
+def _outcome_unit(metric: str, rows: list[dict], currency: str | None) -> str:
+    if _is_rate(metric, rows):
+        return "percentage points"
+    return (currency or "base currency") if "revenue" in metric else "difference"
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,6 +689,22 @@ def _num(value: Any, digits: int = 0) -> str:
 
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{value:.1%}"
+
+
+def _in(currency: str | None) -> str:
+    """" (USD)" after a money heading; nothing when the currency is unknown."""
+    return f" ({currency})" if currency else ""
+
+
+def _money(value: Any, currency: str | None) -> str:
+    return _num(value, 2) if value is None or not currency else f"{currency} {value:,.2f}"
+
+
+SHORT_ID = 8  # characters of a person_id shown (the whole id is its tooltip)
+
+
+def short_id(person_id: str) -> str:
+    return person_id[:SHORT_ID]
 
 
 def _table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
@@ -389,7 +740,8 @@ def _transition_matrix(data: dict) -> str:
     return caption + _table(["from \\ to", *STAGES], body, "matrix")
 
 
-def _drilldown_html(segments: list[dict], split_name: str) -> str:
+def _drilldown_html(segments: list[dict], split_name: str, currency: str | None,
+                    counted: str) -> str:
     parts = []
     channel_headers = [*CHANNELS, "any channel"]
     for position, seg in enumerate(segments):
@@ -397,28 +749,209 @@ def _drilldown_html(segments: list[dict], split_name: str) -> str:
             f"{name} {seg[f'reachable_{c}']:,} ({seg[f'reachable_{c}'] / seg['customers']:.0%})"
             for name, c in zip(channel_headers, (*CHANNELS, "any"), strict=True))
         splits = _table(
-            [split_name, "customers", "net revenue", *channel_headers],
+            [split_name, counted, f"net revenue{_in(currency)}", *channel_headers],
             [[html.escape(str(s["split"])), _num(s["customers"]), _num(s["net_revenue"], 2),
               *(_num(s[f"reachable_{c}"]) for c in (*CHANNELS, "any"))]
              for s in seg["splits"]])
         top = _table(
-            ["person_id", "stage", "RFM segment", "net revenue", "orders",
-             "days since active", "preferred channel", "reachable on"],
-            [[f"<code>{html.escape(t['person_id'])}</code>", html.escape(t["lifecycle_stage"]),
+            ["person (id prefix)", "stage", "RFM segment", f"net revenue{_in(currency)}",
+             "orders", "days since active", "preferred channel", "reachable on"],
+            [[f'<code title="{html.escape(t["person_id"])}">'
+              f'{html.escape(short_id(t["person_id"]))}</code>',
+              html.escape(t["lifecycle_stage"]),
               html.escape(t["rfm_segment"] or "–"), _num(t["net_revenue"], 2),
               _num(t["order_count"]), _num(t["days_since_last_active"]),
               html.escape(t["preferred_channel"] or "–"),
               html.escape(t["reachable_channels"] or "none")]
-             for t in seg["top_customers"]])
+             for t in seg["top_customers"]], "text2 text3")
         is_open = " open" if position == 0 else ""
         parts.append(
             f'<details{is_open}><summary><b>{html.escape(str(seg["segment"]))}</b>: '
-            f'{seg["customers"]:,} customers, net revenue {_num(seg["net_revenue"], 2)}; '
+            f'{seg["customers"]:,} {counted}, net revenue {_money(seg["net_revenue"], currency)}; '
             f'reachable: {reach}'
             f'</summary><h4>By {split_name}</h4>{splits}'
             f'<h4>Top {TOP_CUSTOMERS} by net revenue</h4>{top}</details>'
         )
     return "\n".join(parts)
+
+
+def _missing_note(section: dict[str, Any], what: str) -> str | None:
+    """The plain note for a section whose mart this build does not have (None: it has)."""
+    if section["status"] == "absent":
+        return (f'<p class="absent">{html.escape(what)}: not in this build '
+                f'({html.escape(section["table"])} is not in the published file).</p>')
+    if section["status"] == "incomplete":
+        return (f'<p class="absent">{html.escape(what)}: {html.escape(section["table"])} is '
+                f'in this build but lacks column(s) {html.escape(", ".join(section["missing"]))}'
+                f"; rebuild with the current models.</p>")
+    return None
+
+
+def _stage_definitions_html(data: dict) -> str:
+    definitions = data["stage_definitions"]
+    if not definitions:
+        return (f'<p class="absent">Stage definitions not found: the report reads them from '
+                f"the header of {STAGE_RULES_MACRO} (block \"Stage precedence\").</p>")
+    sizes = {s["stage"]: s for s in data["stages"]}
+    rows = [[f"<b>{html.escape(d['stage'])}</b>", str(d["precedence"]), html.escape(d["rule"]),
+             _num(sizes.get(d["stage"], {}).get("customers")),
+             _pct(sizes.get(d["stage"], {}).get("share_of_customers"))]
+            for d in definitions]
+    return (_table(["stage", "checked", "rule (first match wins)", "persons now", "share"],
+                   rows, "definitions")
+            + f'<p class="caption">Rules as applied by the macro <code>lw_lifecycle_stage</code> '
+              f"({STAGE_RULES_MACRO}); each person gets the first stage, in the order checked, "
+              f"whose rule matches. dormant_days and churned_days are calibrated per build "
+              f"(int_lifecycle_thresholds), the other thresholds are dbt vars "
+              f"(dbt_project.yml).</p>")
+
+
+def _audiences_html(section: dict[str, Any], meta: dict[str, Any]) -> str:
+    note = _missing_note(section, "Audience sizes")
+    changes = section["changes"]
+    change_note = _missing_note(changes, "Audience changes (entered / left)")
+    if note and change_note:
+        return note + change_note
+    parts = [note or "", change_note or ""]
+    if not change_note:
+        this = changes.get("this_build")
+        if this is None:
+            others = changes.get("other_builds") or []
+            parts.append(
+                f'<p class="caption">No audience changes for build '
+                f'{html.escape(meta["build_id"])}: nobody entered or left since the previous '
+                f"published build"
+                + (f" (the table holds changes of build(s) {html.escape(', '.join(others))})"
+                   if others else "") + ".</p>")
+        elif this["previous_build_id"] is None:
+            parts.append('<p class="caption">Changes since: none, this is the first published '
+                         "build, so every member counts as entered.</p>")
+        else:
+            parts.append(
+                f'<p class="caption">Entered / left: changes between build '
+                f'{html.escape(this["previous_build_id"])} (as of {this["previous_as_of_date"]}) '
+                f'and this build {html.escape(this["build_id"])} (as of {this["as_of_date"]}).</p>')
+    with_members = not note
+    headers = ["audience", "type"]
+    if with_members:
+        headers += ["members", "of which control (holdout)", "campaign"]
+    if not change_note:
+        headers += ["entered", "left", "net change"]
+    if with_members:
+        headers += [f"reachable {c}" for c in CHANNELS]
+    rows = []
+    for a in section["rows"]:
+        row = [html.escape(str(a["audience_name"])), html.escape(str(a["audience_type"]))]
+        if with_members:
+            row += [_num(a.get("members", 0)), _num(a.get("holdout_members", 0)),
+                    html.escape(a.get("campaign_id") or "–")]
+        if not change_note:
+            row += [_num(a["entered"]), _num(a["left"]), f"{a['entered'] - a['left']:+,}"]
+        if with_members:
+            row += [_num(a.get(f"reachable_{c}", 0)) for c in CHANNELS]
+        rows.append(row)
+    parts.append(_table(headers, rows, "text2") if rows else "<p>No audiences with members.</p>")
+    parts.append('<p class="caption">An audience is a lifecycle stage, an RFM segment or a '
+                 "trigger (fct_audience_membership: one row per audience × current member). "
+                 "Control (holdout) members of a campaign are never exported. Reachable = "
+                 "consent given and a contact point known.</p>")
+    return "".join(parts)
+
+
+def _campaigns_html(section: dict[str, Any], currency: str | None) -> str:
+    note = _missing_note(section, "Campaign outcomes")
+    if note:
+        return note
+    rows = section["rows"]
+    if not rows:
+        return "<p>No campaign has an outcome yet (marts.fct_campaign_outcomes is empty).</p>"
+    body = []
+    for r in rows:
+        rate = _is_rate(r["metric"], rows)
+        money = currency if "revenue" in r["metric"] else None
+
+        def value(v: Any, rate: bool = rate, money: str | None = money) -> str:
+            return _pct(v) if rate else _money(v, money)
+
+        def delta(v: Any, rate: bool = rate, money: str | None = money) -> str:
+            if v is None:
+                return "–"
+            if rate:
+                return f"{v * 100:+.1f} pp"
+            return f"{money + ' ' if money else ''}{v:+,.2f}"
+
+        if not r["treatment_persons"] or not r["control_persons"]:
+            verdict = "no estimate (a group has no members)"
+        elif r["ci_low"] is None or r["ci_high"] is None:
+            verdict = "no interval (too few persons)"
+        elif r["ci_low"] > 0:
+            verdict = "treatment higher (interval above 0)"
+        elif r["ci_high"] < 0:
+            verdict = "treatment lower (interval below 0)"
+        else:
+            verdict = "no clear difference (interval includes 0)"
+        if r.get("is_window_complete") is False:
+            verdict += f"; window open until {r.get('window_end_date') or '?'}, counted so far"
+        body.append([html.escape(r["campaign_id"]), html.escape(r["metric"]),
+                     value(r["treatment_value"]), value(r["control_value"]),
+                     f"<b>{delta(r['difference'])}</b>",
+                     f"{delta(r['ci_low'])} to {delta(r['ci_high'])}",
+                     _num(r["treatment_persons"]), _num(r["control_persons"]), verdict])
+    drawn = [r for r in rows if None not in (r["difference"], r["ci_low"], r["ci_high"])]
+    methods = sorted({r["test_method"] for r in rows if r.get("test_method")})
+    return ((_outcome_figure(drawn, currency) if drawn else "")
+            + _table(["campaign", "metric", "treatment", "control", "difference",
+                      "95 % confidence interval", "treatment persons", "control persons",
+                      "reading"], body, "text2 outcomes")
+            + '<p class="caption">Treatment = audience members the campaign reached; control = '
+              "the deterministic holdout (never exported). Difference = treatment − control; "
+              "rates in percentage points (pp)."
+            + (f" Intervals: {html.escape('; '.join(methods))}." if methods else "") + "</p>")
+
+
+def _retention_html(section: dict[str, Any]) -> str:
+    note = _missing_note(section, "Retention triangle")
+    if note:
+        return note
+    rows = section["rows"]
+    if not rows:
+        return "<p>No month-grain rows in marts.fct_cohort_retention.</p>"
+    periods = sorted({r["periods_since"] for r in rows})
+    cohorts = sorted({r["cohort_period_start"] for r in rows})
+    cell = {(r["cohort_period_start"], r["periods_since"]): r for r in rows}
+    size = {r["cohort_period_start"]: r["cohort_persons"] for r in rows}
+    table = _table(["cohort", "persons", *(f"+{p}" for p in periods)],
+                   [[c[:7], _num(size[c]), *(_pct(cell[(c, p)]["retention_rate"])
+                                             if (c, p) in cell else "" for p in periods)]
+                    for c in cohorts], "retention")
+    others = [g for g in section["grains"] if g != "month"]
+    return (_retention_figure(rows)
+            + '<p class="caption">Cohort = persons whose first active month it is; a cell is the '
+              "share of the cohort with at least one active day N months later (retained "
+              "persons / cohort persons)."
+            + (f" The mart also has the {', '.join(map(html.escape, others))} grain(s): query "
+               "marts.fct_cohort_retention." if others else "") + "</p>"
+            + f"<details><summary>The triangle as a table</summary>{table}</details>")
+
+
+def _glossary_html(data: dict) -> str:
+    totals, currency = data["totals"], data["meta"].get("base_currency")
+    money = (f"All money is in <b>{html.escape(currency)}</b>, the base currency every amount "
+             "is converted to (dbt var base_currency, rates in seeds/fx_rates.csv); net "
+             "revenue = gross revenue minus refunds and returns." if currency else
+             "Money is in the base currency of the build (dbt var base_currency).")
+    return f"""<ul class="glossary">
+<li><b>Known persons</b> ({totals['persons']:,}): everyone the warehouse has identified,
+including <b>{totals['prospects']:,} prospects</b>: known (a CRM record, a message sent
+to them) but never active themselves (no visit, app use or order). <b>Ever-active persons</b>
+({totals['ever_active']:,}) are the others; <b>buyers</b> ({totals['buyers']:,}) have at
+least one order.</li>
+<li>Two kinds of "active": <b>stage <code>active</code></b> is one lifecycle stage (active
+recently and none of the other stages applies, see the table below), while <b>active in a
+month</b> (growth accounting, retention) counts every person with at least one active day
+in that month, whatever their stage.</li>
+<li>{money}</li>
+</ul>"""
 
 
 _CSS = """
@@ -435,7 +968,17 @@ section { background: #fff; border-radius: 6px; padding: 12px 20px; margin: 16px
 .tile { background: #fff; border-radius: 6px; padding: 10px 18px; min-width: 160px;
         box-shadow: 0 1px 2px rgba(0,0,0,0.08); }
 .tile .value { font-size: 22px; font-weight: bold; }
-.tile .label { color: #666; font-size: 12px; }
+.tile .label { color: #333; font-size: 13px; font-weight: bold; }
+.tile .note { color: #666; font-size: 11px; max-width: 200px; }
+.glossary li { margin: 4px 0; font-size: 14px; }
+table.definitions td:nth-child(3), table.definitions th:nth-child(3) { text-align: left;
+                                                                    max-width: 720px; }
+table.text2 td:nth-child(2), table.text2 th:nth-child(2),
+table.text3 td:nth-child(3), table.text3 th:nth-child(3),
+table.outcomes td:last-child, table.outcomes th:last-child { text-align: left; }
+.absent { color: #555; background: #f3f3f3; border-left: 4px solid #bbb; padding: 8px 12px; }
+.tie { color: #7a3b00; background: #fff4e5; border-left: 4px solid #fd8d3c; padding: 6px 12px;
+       font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -472,6 +1015,7 @@ def render_report(data: dict[str, Any], published_marker: str | None = None) -> 
     from plotly.offline import get_plotlyjs
 
     meta, totals = data["meta"], data["totals"]
+    currency = meta.get("base_currency")
     shown = json.dumps({key: str(meta[key]) for key in ("build_id", "as_of_date", "published_at")},
                        sort_keys=True).replace("</", "<\\/")
     stale_check = ("" if published_marker is None else
@@ -489,10 +1033,23 @@ def render_report(data: dict[str, Any], published_marker: str | None = None) -> 
                     _num(r["retained_persons"]), _num(r["resurrected_persons"]),
                     _num(r["churned_persons"]), _num(r["quick_ratio"], 2),
                     _pct(r["retention_rate"])] for r in data["growth"]]
-    tiles = [("customers", _num(totals["customers"])), ("buyers", _num(totals["buyers"])),
-             ("net revenue", _num(totals["net_revenue"], 2)),
-             *((f"{s['stage']}", _num(s["customers"])) for s in data["stages"]
-               if s["stage"] in ("active", "at_risk", "churned"))]
+    complete = [r for r in data["growth"] if r["is_complete_period"]] or data["growth"]
+    month_tile = ([(f"active in {complete[-1]['period_start'][:7]}",
+                    _num(complete[-1]["active_persons"]),
+                    "≥ 1 active day in the month (growth accounting)")] if complete else [])
+    stage_tiles = [(f"stage {s['stage']}", _num(s["customers"]),
+                    f"{_pct(s['share_of_customers'])} of known persons (lifecycle stage)")
+                   for s in data["stages"] if s["stage"] in ("active", "at_risk", "churned")]
+    tiles = [("known persons", _num(totals["persons"]),
+              f"incl. {totals['prospects']:,} prospects (never active)"),
+             ("ever-active persons", _num(totals["ever_active"]), "known persons − prospects"),
+             ("buyers", _num(totals["buyers"]), "≥ 1 order"),
+             ("net revenue", _money(totals["net_revenue"], currency),
+              "all buyers, refunds deducted"),
+             *month_tile, *stage_tiles]
+    tie_notes = rfm_tie_notes(data["rfm_scores"])
+    tie_html = ("".join(f'<p class="tie">{html.escape(note)}</p>' for note in tie_notes)
+                if tie_notes else "")
     payload = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -505,17 +1062,24 @@ def render_report(data: dict[str, Any], published_marker: str | None = None) -> 
 <header><h1>Customer lifecycle and RFM on {meta['as_of_date']}</h1>
 <p>Published build {html.escape(meta['build_id'])} (published {meta['published_at']} UTC).
 Generated by <code>lw report</code> from the published marts; every figure below is a mart
-of the Lifecycle Warehouse (see the dbt docs for definitions).</p></header>
+of the Lifecycle Warehouse. Money in {html.escape(currency or 'the base currency')}.</p></header>
 <main>
 <div id="lw-stale" class="stale" hidden></div>
 {stale_check}
 <div class="tiles">{''.join(
-    f'<div class="tile"><div class="value">{v}</div><div class="label">{html.escape(k)}</div></div>'
-    for k, v in tiles)}</div>
+    f'<div class="tile"><div class="value">{v}</div><div class="label">{html.escape(k)}</div>'
+    f'<div class="note">{html.escape(n)}</div></div>'
+    for k, v, n in tiles)}</div>
+
+<section id="definitions"><h2>Reading this page</h2>
+{_glossary_html(data)}
+<h3>Lifecycle stages: definitions</h3>
+{_stage_definitions_html(data)}
+</section>
 
 <section id="stages"><h2>Lifecycle stages</h2>
 <div class="grid2"><div>{stage_sizes}</div><div>{stage_history}</div></div>
-{_table(["stage", "customers", "share", "net revenue"], stage_rows)}
+{_table(["stage", "persons", "share of known persons", f"net revenue{_in(currency)}"], stage_rows)}
 </section>
 
 <section id="flows"><h2>Stage flows</h2>
@@ -526,22 +1090,39 @@ of the Lifecycle Warehouse (see the dbt docs for definitions).</p></header>
 
 <section id="rfm"><h2>RFM grid (buyers)</h2>
 <div class="grid2"><div>{rfm_customers}</div><div>{rfm_revenue}</div></div>
-{_table(["segment", "buyers", "share", "net revenue", "share of revenue"], segment_rows)}
+{tie_html}
+{_table(["segment", "buyers", "share", f"net revenue{_in(currency)}", "share of revenue"],
+        segment_rows)}
 </section>
 
-<section id="growth"><h2>Growth accounting</h2>
+<section id="growth"><h2>Growth accounting (persons active in the month)</h2>
+<p class="caption">Active in a month = at least one active day (visit, app use, order) in
+that month, whatever the lifecycle stage; not the stage <code>active</code>.</p>
 {_growth_figure(data)}
-{_table(["month", "active", "new", "retained", "resurrected", "churned", "quick ratio",
-         "retention"], growth_rows)}
+{_table(["month", "active in month", "new", "retained", "resurrected", "churned",
+         "quick ratio", "retention"], growth_rows)}
+</section>
+
+<section id="retention"><h2>Retention triangle (monthly cohorts)</h2>
+{_retention_html(data["retention"])}
+</section>
+
+<section id="audiences"><h2>Audiences: sizes and changes since the previous build</h2>
+{_audiences_html(data["audiences"], meta)}
+</section>
+
+<section id="campaigns"><h2>Campaign outcomes (treatment vs control)</h2>
+{_campaigns_html(data["campaign_outcomes"], currency)}
 </section>
 
 <section id="drilldown"><h2>Segment drill-down</h2>
-<p class="caption">Open a segment for its split by the other dimension, the customers
-reachable per channel (consent given and a contact point known) and its top customers.</p>
-<h3>RFM segments</h3>
-{_drilldown_html(data["drilldown"]["rfm_segment"], "lifecycle stage")}
-<h3>Lifecycle stages</h3>
-{_drilldown_html(data["drilldown"]["lifecycle_stage"], "RFM segment")}
+<p class="caption">Open a segment for its split by the other dimension, the persons
+reachable per channel (consent given and a contact point known) and its top persons by net
+revenue (person ids shortened to their first {SHORT_ID} characters; hover for the whole id).</p>
+<h3>RFM segments (buyers)</h3>
+{_drilldown_html(data["drilldown"]["rfm_segment"], "lifecycle stage", currency, "buyers")}
+<h3>Lifecycle stages (known persons)</h3>
+{_drilldown_html(data["drilldown"]["lifecycle_stage"], "RFM segment", currency, "persons")}
 </section>
 </main>
 <script type="application/json" id="lw-report-data">{payload}</script>
@@ -616,12 +1197,51 @@ def find_chromium() -> str | None:
     return None
 
 
-def screenshot(report: Path, png: Path, *, width: int = 1400, height: int = 4200) -> Path:
-    """PNG of the rendered report with headless Chromium (apt-get install chromium)."""
+# Appended to a copy of the page to measure it: the page's full height as its title.
+_MEASURE = ("<script>window.addEventListener('load', function () { setTimeout(function () {"
+            " document.title = 'lw-height:' + Math.ceil(document.documentElement"
+            ".getBoundingClientRect().height); }, 0); });</script>")
+MAX_SCREENSHOT_HEIGHT = 30000  # pixels; a taller page is cut there (and says so)
+
+
+def page_height(report: Path, *, width: int = 1400, browser: str | None = None) -> int | None:
+    """The rendered height of the page in pixels at `width` (headless Chromium), measured
+    on a temporary copy next to it (same folder, so the page loads what it loads)."""
+    browser = browser or find_chromium()
+    if browser is None:
+        return None
+    report = Path(report).resolve()
+    copy = report.parent / f".{report.stem}.measure.html"
+    try:
+        copy.write_text(report.read_text(encoding="utf-8").replace(
+            "</body></html>", _MEASURE + "</body></html>"), encoding="utf-8")
+        result = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--window-size={width},1000", "--virtual-time-budget=15000", "--dump-dom",
+             copy.as_uri()], capture_output=True, text=True, timeout=180)
+    finally:
+        copy.unlink(missing_ok=True)
+    found = re.search(r"<title>lw-height:(\d+)</title>", result.stdout)
+    return int(found.group(1)) if found else None
+
+
+def screenshot(report: Path, png: Path, *, width: int = 1400, height: int | None = None) -> Path:
+    """PNG of the whole rendered report with headless Chromium (apt-get install chromium).
+
+    height None: the page's own height (measured first), so nothing is cut off."""
     browser = find_chromium()
     if browser is None:
         raise ReportError("No Chromium found for the screenshot: `apt-get install chromium` "
                           "(or leave out --screenshot).")
+    if height is None:
+        measured = page_height(report, width=width, browser=browser)
+        if measured is None:
+            raise ReportError(f"Chromium could not measure {report} for the screenshot; "
+                              "give the height with --screenshot-height.")
+        if measured > MAX_SCREENSHOT_HEIGHT:
+            log.warning("the page is %d px tall; the screenshot stops at %d px",
+                        measured, MAX_SCREENSHOT_HEIGHT)
+        height = min(measured + 16, MAX_SCREENSHOT_HEIGHT)
     png.parent.mkdir(parents=True, exist_ok=True)
     command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                f"--window-size={width},{height}", "--virtual-time-budget=15000",
@@ -649,7 +1269,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help=f"HTML file (default: {REPORT_NAME} next to the "
                    "serving file)")
     p.add_argument("--screenshot", type=Path, metavar="PNG",
-                   help="also save a PNG of the page rendered by headless Chromium")
+                   help="also save a PNG of the whole page rendered by headless Chromium")
+    p.add_argument("--screenshot-height", type=int, metavar="PIXELS",
+                   help="height of the screenshot (default: the page's own height)")
     p.set_defaults(handler=run)
 
 
@@ -662,7 +1284,8 @@ def run(args: argparse.Namespace) -> int:
         out = write_report(serving, out)
         print(f"Report: {out}  (open it in a browser: {out.resolve().as_uri()})")
         if args.screenshot:
-            print(f"Screenshot: {screenshot(out, args.screenshot)}")
+            png = screenshot(out, args.screenshot, height=args.screenshot_height)
+            print(f"Screenshot: {png}")
     except ReportError as error:
         print(f"lw report failed: {error}", file=sys.stderr)
         return 1
