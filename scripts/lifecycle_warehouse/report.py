@@ -976,6 +976,7 @@ table.definitions td:nth-child(3), table.definitions th:nth-child(3) { text-alig
 table.text2 td:nth-child(2), table.text2 th:nth-child(2),
 table.text3 td:nth-child(3), table.text3 th:nth-child(3),
 table.outcomes td:last-child, table.outcomes th:last-child { text-align: left; }
+table.outcomes td:nth-child(n+3):nth-child(-n+6) { white-space: nowrap; }
 .absent { color: #555; background: #f3f3f3; border-left: 4px solid #bbb; padding: 8px 12px; }
 .tie { color: #7a3b00; background: #fff4e5; border-left: 4px solid #fd8d3c; padding: 6px 12px;
        font-size: 13px; }
