@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -153,7 +154,7 @@ def test_every_mart_has_an_example_query_that_runs(docs):
                     if node["resource_type"] == "model"
                     and node["original_file_path"].startswith("models/marts/")),
                    key=lambda node: node["name"])
-    assert len(marts) == 9
+    assert len(marts) >= 12
     for node in marts:
         match = re.search(r"```sql\n(.*?)```", node["description"], re.S)
         assert match, f"{node['name']}: no ```sql example in its description"
@@ -312,3 +313,44 @@ def test_mf_activity_churn_rate_is_one_minus_retention(docs):
     for month, rate in retention.items():
         expected = None if rate is None else 1 - rate
         assert from_mf[month] == pytest.approx(expected), month
+
+
+def test_mf_weekly_cohort_retention_equals_person_days(docs):
+    """weekly_cohort_retention_rate by weeks since the cohort, over complete weeks, is the
+    retention computed here in Python from the build's person-days: ISO weeks (Monday
+    start), cohort = first active week, persons made only of excluded identifiers out."""
+    semantic = docs["semantic_manifest"]
+    assert {"cohort_persons", "cohort_retained_persons", "cohort_retention_rate",
+            "daily_cohort_retention_rate", "weekly_cohort_retention_rate",
+            "monthly_cohort_retention_rate"} <= {metric["name"] for metric in semantic["metrics"]}
+    assert "cohort_retention" in {model["name"] for model in semantic["semantic_models"]}
+    rows = mf_query(docs, "cohorts", "weekly_cohort_retention_rate",
+                    "cohort_cell__periods_since,cohort_cell__is_complete_period")
+    from_mf = {int(row["cohort_cell__periods_since"]): number(row["weekly_cohort_retention_rate"])
+               for row in rows if row["cohort_cell__is_complete_period"].lower() == "true"}
+    with duckdb.connect(str(docs["database"]), read_only=True) as con:
+        (as_of,) = con.execute("select as_of_date from intermediate.int_as_of_date").fetchone()
+        person_days = con.execute(
+            "select days.person_id, days.activity_date from intermediate.int_person_days as days "
+            "inner join identity.int_persons as persons on persons.person_id = days.person_id "
+            "where not persons.is_only_excluded_identifiers and days.activity_date <= ?",
+            [as_of]).fetchall()
+    weeks: dict[str, set] = {}
+    for person_id, day in person_days:
+        weeks.setdefault(person_id, set()).add(day - timedelta(days=day.weekday()))
+    cohort, retained = {}, {}
+    for active in weeks.values():
+        first = min(active)
+        for week in active:
+            since = (week - first).days // 7
+            if since <= 52 and week + timedelta(days=6) <= as_of:
+                retained[since] = retained.get(since, 0) + 1
+        # the cohort's size counts in every complete week up to 52 weeks after it
+        for since in range(53):
+            if first + timedelta(days=7 * since + 6) <= as_of:
+                cohort[since] = cohort.get(since, 0) + 1
+    expected = {since: retained.get(since, 0) / size for since, size in cohort.items()}
+    assert set(from_mf) == set(expected) and len(expected) >= 50
+    for since, rate in expected.items():
+        assert from_mf[since] == pytest.approx(rate), since
+    assert expected[0] == 1 and 0 < expected[1] < 1
