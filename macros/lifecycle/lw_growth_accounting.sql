@@ -9,7 +9,9 @@
     already limited to the counted population by the caller) and as_of (as_of_date).
     Activity after as_of_date is ignored. A person is active in a period with >= 1
     active day in it. Periods run from the first active period up to the period of
-    as_of_date, at most lw_period_spine_size(grain) of them (20 years).
+    as_of_date, at most lw_period_spine_size(grain) of them (20 years). A dateadd
+    interval that is an expression is parenthesised: dbt-spark multiplies it by 7 for
+    weeks unparenthesised (n - 1 * 7).
 -#}
 
 {#- Periods of 20 years at the grain: the longest history the marts cover. -#}
@@ -104,7 +106,7 @@ ga_period_numbers as (
 ga_periods as (
     select
         cast(
-            {{ dbt.dateadd(grain, 'ga_period_numbers.generated_number - 1', 'ga_first_period.first_period_start') }}
+            {{ dbt.dateadd(grain, '(ga_period_numbers.generated_number - 1)', 'ga_first_period.first_period_start') }}
             as date
         ) as period_start
     from ga_first_period
@@ -188,7 +190,7 @@ cr_periods as (
     select
         cr_period_numbers.generated_number - 1 as period_number,
         cast(
-            {{ dbt.dateadd(grain, 'cr_period_numbers.generated_number - 1', 'cr_first_period.first_period_start') }}
+            {{ dbt.dateadd(grain, '(cr_period_numbers.generated_number - 1)', 'cr_first_period.first_period_start') }}
             as date
         ) as period_start
     from cr_first_period
