@@ -54,8 +54,8 @@ window_counts as (
     left join person_days
         on
             candidate_days.person_id = person_days.person_id
-            and person_days.activity_date <= candidate_days.candidate_date
-            and person_days.activity_date > {{ dbt.dateadd('day', -60, 'candidate_days.candidate_date') }}
+            and candidate_days.candidate_date >= person_days.activity_date
+            and {{ dbt.dateadd('day', -60, 'candidate_days.candidate_date') }} < person_days.activity_date
     group by candidate_days.person_id, candidate_days.candidate_date
 ),
 
