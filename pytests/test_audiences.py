@@ -169,3 +169,17 @@ def test_a_build_without_audience_models_publishes_no_change_table(tmp_path, ser
     result = publish(build, serving, build_id="b1")
     assert "fct_audience_changes" not in result.tables
     assert not restricted_contacts_path(serving).exists()
+
+
+def test_a_sources_file_allow_empty_adds_to_the_project_list(monkeypatch):
+    """A declared build that allows one more empty mart keeps the tables quality_gates.yml
+    allows (a campaign not yet started, nobody declining); it used to replace the list."""
+    from lifecycle_warehouse.gates.config import OVERRIDE_ENV, load_gate_config
+
+    monkeypatch.delenv(OVERRIDE_ENV, raising=False)
+    config = load_gate_config(deployment={
+        "marts": {"volume": {"allow_empty": ["marts.fct_customer_triggers"]}}})
+    assert set(config.layer("marts").volume.allow_empty) >= {
+        "marts.fct_customer_triggers", "marts.fct_campaign_outcomes"}
+    assert set(config.layer("intermediate").volume.allow_empty) >= {
+        "intermediate.int_person_decline_episodes", "intermediate.int_person_external_ids"}

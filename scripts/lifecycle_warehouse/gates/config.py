@@ -104,11 +104,18 @@ class GateConfig:
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """A copy of base with override merged in: mappings recursively, the rest replaced."""
+    """A copy of base with override merged in: mappings recursively, the rest replaced.
+
+    Except `allow_empty` lists, which add up: a sources file that allows one more table
+    to be empty keeps the project's list (the tables a campaign or a decline may leave
+    empty) instead of silently dropping it.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
+        elif key == "allow_empty" and isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = merged[key] + [table for table in value if table not in merged[key]]
         else:
             merged[key] = copy.deepcopy(value)
     return merged
