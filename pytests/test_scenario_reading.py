@@ -325,3 +325,19 @@ def test_scenario_03_declared_source_checks_every_file(tmp_path):
     assert PII_EMAIL not in str(info.value)
     assert f"is not in {tmp_path / 'orders_3.csv'}" in str(info.value)
     assert "is the header line missing?" in str(info.value)
+
+
+def test_an_empty_json_lines_file_is_no_missing_column(tmp_path):
+    """An hour or a batch without messaging events gives an empty .jsonl (lw bench's
+    new-day batch of a small chunk): it has no row that could lack a column, so it is not
+    refused; a .jsonl whose objects lack a column still is."""
+    from lifecycle_warehouse.landing_check import check_landing_files
+    from lifecycle_warehouse.runner import BuildError
+
+    folder = tmp_path / "messaging_webhooks"
+    folder.mkdir()
+    (folder / "part-00000.jsonl").write_bytes(b"")
+    assert check_landing_files(tmp_path, ("messaging",)) == []
+    (folder / "part-00001.jsonl").write_text('{"webhook_id": "w1"}\n')
+    with pytest.raises(BuildError, match=r"part-00001\.jsonl: columns 'message_id'"):
+        check_landing_files(tmp_path, ("messaging",))
