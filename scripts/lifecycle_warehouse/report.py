@@ -305,11 +305,16 @@ def _retention(con: Any) -> dict[str, Any]:
     if section["status"] == "present":
         section["grains"] = [g for (g,) in con.execute(
             "select distinct period_grain from marts.fct_cohort_retention order by 1").fetchall()]
-        section["rows"] = _rows(con, """
+        # the month of as_of_date is still running: its cells would read as a drop
+        section["complete_only"] = bool(con.execute(
+            "select 1 from duckdb_columns() where schema_name = 'marts' and table_name = "
+            "'fct_cohort_retention' and column_name = 'is_complete_period'").fetchall())
+        complete = " and is_complete_period" if section["complete_only"] else ""
+        section["rows"] = _rows(con, f"""
             select cohort_period_start, periods_since, cohort_persons, retained_persons,
                 retention_rate
             from marts.fct_cohort_retention
-            where period_grain = 'month'
+            where period_grain = 'month'{complete}
             order by cohort_period_start, periods_since""")
     return section
 
@@ -929,6 +934,8 @@ def _retention_html(section: dict[str, Any]) -> str:
             + '<p class="caption">Cohort = persons whose first active month it is; a cell is the '
               "share of the cohort with at least one active day N months later (retained "
               "persons / cohort persons)."
+            + (" The month of as_of_date is left out until it is complete."
+               if section.get("complete_only") else "")
             + (f" The mart also has the {', '.join(map(html.escape, others))} grain(s): query "
                "marts.fct_cohort_retention." if others else "") + "</p>"
             + f"<details><summary>The triangle as a table</summary>{table}</details>")
