@@ -64,6 +64,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.publish import _fsync, _literal  # one copy of each, publish's
 
 log = logging.getLogger(__name__)
 
@@ -853,18 +854,6 @@ def _post(client: httpx.Client, url: str, content: bytes,
 
 # ---------------------------------------------------------------------------------------
 # helpers
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------------------------------
