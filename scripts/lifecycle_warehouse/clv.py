@@ -156,10 +156,40 @@ def fit_models(
 
 
 def expected_purchases(models: FittedModels, t: float, frequency, recency, T) -> np.ndarray:
-    """Expected repeat purchase days in the next t days (BG/NBD conditional expectation)."""
-    return np.asarray(models.bgf.conditional_expected_number_of_purchases_up_to_time(
-        t, np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float),
-        np.asarray(T, dtype=float)), dtype=float)
+    """Expected repeat purchase days in the next t days (BG/NBD conditional expectation).
+
+    lifetimes evaluates eq. (10) of Fader, Hardie & Lee (2005) through log(2F1), which is
+    NaN where the hypergeometric term is negative: with a + b < 1 (a fit this data can
+    give) and frequency 0, c = a + b - 1 < 0 and 2F1 < 0 for recent persons, while the
+    product with (a + b + x - 1) / (a - 1) is a positive expectation. Those entries are
+    evaluated with the same equation without logarithms (`_expected_purchases_direct`);
+    every finite lifetimes value is kept as it is.
+    """
+    frequency = np.asarray(frequency, dtype=float)
+    recency = np.asarray(recency, dtype=float)
+    T = np.asarray(T, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.asarray(models.bgf.conditional_expected_number_of_purchases_up_to_time(
+            t, frequency, recency, T), dtype=float)
+    broken = ~np.isfinite(values) & np.isfinite(frequency) & np.isfinite(recency) & np.isfinite(T)
+    if broken.any():
+        values = values.copy()
+        values[broken] = _expected_purchases_direct(
+            models.bgf.params_, t, frequency[broken], recency[broken], T[broken])
+    return values
+
+
+def _expected_purchases_direct(params, t: float, x: np.ndarray, recency: np.ndarray,
+                               T: np.ndarray) -> np.ndarray:
+    """Eq. (10) of Fader, Hardie & Lee (2005) evaluated directly (no logarithms)."""
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = (float(params[name]) for name in ("r", "alpha", "a", "b"))
+    z = t / (alpha + T + t)
+    hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
+    numerator = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+    denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + recency)) ** (r + x)
+    return numerator / denominator
 
 
 def score(
