@@ -136,15 +136,24 @@ def test_successful_run_materializes_every_model_and_publishes(deployment):
     dbt_tests = [check for check in result.get_asset_check_evaluations()
                  if check.check_name != orchestration.GATE_CHECK]
     assert len(dbt_tests) > 100, "dbt tests should be reported as asset checks"
-    assert [check.check_name for check in dbt_tests if not check.passed] == []
+    # a failing test of severity warn is a reported finding, not a failed run (e.g. a
+    # referral whose referrer's CRM row was quarantined); every error-severity test passes
+    manifest = json.loads((deployment.target / "dagster" / "manifest.json").read_text())
+    soft = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
+            and str(node["config"].get("severity", "")).lower() == "warn"}
+    assert [check.check_name for check in dbt_tests
+            if not check.passed and check.check_name not in soft] == []
 
     marts = {node["name"] for node in nodes if node["original_file_path"]
              .startswith("models/marts/")}
     assert len(marts) >= 9
     published = table_counts(deployment.serving, "marts")
     built = table_counts(deployment.database, "marts")
-    assert set(published) == marts
-    assert published == {table: built[table] for table in marts}
+    # every dbt mart, plus the audience change table publishing writes (the first
+    # publish: every member entered)
+    assert set(published) == marts | {"fct_audience_changes"}
+    assert {table: published[table] for table in marts} == {table: built[table] for table in marts}
+    assert published["fct_audience_changes"] == built["fct_audience_membership"]
     assert all(rows > 0 for rows in published.values()), published
     with duckdb.connect(str(deployment.serving), read_only=True) as con:
         metadata = json.loads(con.execute("select metadata from meta.publish_info").fetchone()[0])
