@@ -482,11 +482,21 @@ FAKE_REPORT_DATA = textwrap.dedent("""
 
     def data(serving):
         meta = _read_publish_info(serving)
+        def absent(table):
+            return {"table": f"marts.{table}", "status": "absent", "missing": []}
+
+        audiences = absent("fct_audience_membership")
+        audiences["changes"] = absent("fct_audience_changes")
         return {"meta": {k: str(v) for k, v in meta.items()},
-                "totals": {"customers": 0, "buyers": 0, "net_revenue": 0},
-                "stages": [], "stage_history": [], "transitions": [], "rfm_grid": [],
+                "totals": {"persons": 0, "prospects": 0, "ever_active": 0, "buyers": 0,
+                           "net_revenue": 0},
+                "stage_definitions": [], "stages": [], "stage_history": [],
+                "transitions": [], "rfm_grid": [], "rfm_scores": {"r": [], "f": []},
                 "rfm_segments": [], "growth": [],
-                "drilldown": {"rfm_segment": [], "lifecycle_stage": []}}
+                "drilldown": {"rfm_segment": [], "lifecycle_stage": []},
+                "audiences": audiences,
+                "campaign_outcomes": absent("fct_campaign_outcomes"),
+                "retention": absent("fct_cohort_retention")}
 
     report.load_report_data = data
 """)
