@@ -43,7 +43,7 @@ def test_bench_1m_completes_with_every_ratio(bench_1m):
     # activation: the new day moved people between audiences, and every member of every
     # audience outside a holdout was exported (rows counted once, written as CSV and JSON lines)
     with duckdb.connect(str(work / "1M" / "serving.duckdb"), read_only=True) as con:
-        members = con.sql("select count(*) from marts.fct_audience_membership "
+        members = con.execute("select count(*) from marts.fct_audience_membership "
                           "where not is_holdout").fetchone()[0]
     assert result.change_rows > 0
     assert result.exported_rows == members
