@@ -100,8 +100,12 @@ member_outcomes as (
         member_windows.campaign_id,
         member_windows.is_holdout,
         cast(coalesce(member_orders.net_revenue, 0) as double) as net_revenue,
-        case when coalesce(member_activity.active_days, 0) > 0 then 1.0 else 0.0 end as is_reactivated,
-        case when coalesce(member_orders.order_count, 0) > 0 then 1.0 else 0.0 end as is_repurchaser
+        -- doubles on every engine: a 1.0 literal is a decimal on Spark, whose avg keeps
+        -- 5 decimals (0.98383 where DuckDB gives 0.983827)
+        cast(case when coalesce(member_activity.active_days, 0) > 0 then 1 else 0 end as double)
+            as is_reactivated,
+        cast(case when coalesce(member_orders.order_count, 0) > 0 then 1 else 0 end as double)
+            as is_repurchaser
     from member_windows
     left join member_activity
         on
