@@ -134,6 +134,11 @@ def test_a_rollback_lists_the_way_back_against_the_build_rolled_back_from(tmp_pa
         ("b2", "b1", "trigger:cart_abandoned", "p5", "entered", "2025-12-30", False),
         ("b2", "b1", "trigger:cart_abandoned", "p5", "left", "2025-12-31", False),
     ]
+    with duckdb.connect(str(serving), read_only=True) as con:
+        # the metadata counts the recomputed table: 5 membership rows + 6 changes
+        assert con.execute("select row_count from meta.published_tables where table_name = "
+                           "'fct_audience_changes'").fetchone() == (6,)
+        assert con.execute("select total_rows from meta.publish_info").fetchone() == (11,)
     # the kept version itself is untouched: it still holds b1's own first-publish changes
     kept = serving.parent / "versions" / "lifecycle-b1.duckdb"
     with duckdb.connect(str(kept), read_only=True) as con:

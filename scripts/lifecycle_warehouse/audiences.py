@@ -119,8 +119,8 @@ def write_audience_changes(
 
     `con` has the new file attached read-write as `catalog`. Returns None (and writes
     nothing) when the new file has no membership mart (a build without the audience
-    models). A missing or unreadable previous file, or one without the membership mart,
-    counts as no previous members.
+    models). A missing previous file, or one without the membership mart, counts as no
+    previous members.
     """
     if not _has_table(con, catalog, "marts", MEMBERSHIP_TABLE):
         return None

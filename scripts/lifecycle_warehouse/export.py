@@ -63,6 +63,7 @@ import tenacity
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lifecycle_warehouse.audiences import restricted_contacts_path
 from lifecycle_warehouse.project import PROJECT_ROOT
 from lifecycle_warehouse.publish import _fsync, _literal  # one copy of each, publish's
 
@@ -328,13 +329,6 @@ class ExportSummary:
 # the export
 
 
-def restricted_contacts_file(serving_db: Path) -> Path:
-    """The restricted contacts file of a serving file (audiences.restricted_contacts_path)."""
-    from lifecycle_warehouse.audiences import restricted_contacts_path
-
-    return restricted_contacts_path(Path(serving_db))
-
-
 def ledger_path(ledger_dir: Path, destination: str) -> Path:
     return Path(ledger_dir) / f"{destination}.ledger.jsonl"
 
@@ -368,7 +362,7 @@ def export_all(
         destinations = [d for d in destinations if d.name in set(only)]
     headers = {d.name: d.resolved_headers() for d in destinations
                if isinstance(d, WebhookDestination)}
-    contacts_db = Path(contacts_db) if contacts_db else restricted_contacts_file(serving_db)
+    contacts_db = Path(contacts_db) if contacts_db else restricted_contacts_path(serving_db)
     ledger_dir = Path(ledger_dir) if ledger_dir else serving_db.parent / EXPORTS_DIR
     with _duckdb_errors(serving_db), _open_inputs(serving_db, contacts_db,
                                                    destinations) as inputs:

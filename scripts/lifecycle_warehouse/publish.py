@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle_warehouse.audiences import (
+    CHANGES_TABLE,
     export_restricted_contacts,
     restricted_contacts_path,
     write_audience_changes,
@@ -394,7 +395,7 @@ def _export_marts(
         changes = write_audience_changes(con, "pub", build_id=build_id, as_of_date=as_of_date,
                                          previous_serving=previous_serving)
         if changes is not None:
-            tables["fct_audience_changes"] = changes
+            tables[CHANGES_TABLE] = changes
         _write_meta(con, build_id, build_db, as_of_date, tables, metadata_json)
         con.execute("USE memory")
         con.execute("DETACH build")
@@ -619,7 +620,7 @@ def _rewrite_changes_for_rollback(copy: Path, serving_db: Path, build_id: str) -
 
     Destinations received the newer build's audiences; what they must act on now is the
     way back (DECISIONLOG "Audience changes at publish"). The kept version itself is
-    not modified. meta.published_tables gets the new row count.
+    not modified. meta.published_tables and publish_info.total_rows get the new count.
     """
     import duckdb
 
@@ -633,8 +634,12 @@ def _rewrite_changes_for_rollback(copy: Path, serving_db: Path, build_id: str) -
         if rows is not None:
             con.execute(
                 f"UPDATE pub.{META_SCHEMA}.published_tables SET row_count = ? "
-                "WHERE table_schema = ? AND table_name = 'fct_audience_changes'",
-                [rows, PUBLISHED_SCHEMA],
+                "WHERE table_schema = ? AND table_name = ?",
+                [rows, PUBLISHED_SCHEMA, CHANGES_TABLE],
+            )
+            con.execute(
+                f"UPDATE pub.{META_SCHEMA}.publish_info SET total_rows = "
+                f"(SELECT sum(row_count) FROM pub.{META_SCHEMA}.published_tables)"
             )
         con.execute("CHECKPOINT pub")
         con.execute("DETACH pub")
