@@ -45,7 +45,7 @@ campaigns as (
     select * from {{ ref('campaigns') }}
 ),
 
-memberships as (
+memberships_by_type as (
     select
         'lifecycle_stage' as audience_type,
         lifecycle_stage as audience_name,
@@ -68,6 +68,16 @@ memberships as (
     from triggers
 ),
 
+memberships as (
+    select
+        audience_type,
+        audience_name,
+        person_id,
+        entered_on,
+        audience_type || ':' || audience_name as audience_id
+    from memberships_by_type
+),
+
 running_campaigns as (
     select
         campaigns.campaign_id,
@@ -87,7 +97,7 @@ running_campaigns as (
 
 final as (
     select
-        memberships.audience_type || ':' || memberships.audience_name as audience_id,
+        memberships.audience_id,
         memberships.audience_type,
         memberships.audience_name,
         memberships.person_id,
@@ -110,7 +120,7 @@ final as (
     cross join as_of
     left join running_campaigns
         on
-            memberships.audience_type || ':' || memberships.audience_name = running_campaigns.audience_id
+            memberships.audience_id = running_campaigns.audience_id
             and running_campaigns.campaign_rank = 1
     left join external_ids
         on memberships.person_id = external_ids.person_id
