@@ -15,7 +15,7 @@ import yaml
 from lifecycle_warehouse.project import PROJECT_ROOT
 
 MODELS = PROJECT_ROOT / "models"
-DOWNSTREAM = ("identity", "intermediate", "marts", "semantic")
+DOWNSTREAM = ("intermediate", "marts", "semantic")  # intermediate/ holds identity/
 CONTRACT = {"stg_contract__events", "stg_contract__orders", "stg_contract__identifier_observations",
             "stg_contract__identifier_links", "stg_contract__customer_profiles"}
 REF = re.compile(r"""ref\(\s*['"]([a-z0-9_]+)['"]\s*\)""")

@@ -171,7 +171,8 @@ def test_rebuild_gives_identical_person_ids(identity_warehouse):
     before = identity_warehouse.query(
         "select identifier, person_id from identity.int_identity__person_map order by 1"
     )
-    identity_warehouse.dbt("run", "--select", "int_identity__components+,path:models/identity")
+    identity_warehouse.dbt("run", "--select",
+                           "int_identity__components+,path:models/intermediate/identity")
     after = identity_warehouse.query(
         "select identifier, person_id from identity.int_identity__person_map order by 1"
     )

@@ -36,7 +36,7 @@ class Layer:
 
 LAYERS = (
     Layer("staging", ("path:models/staging",)),
-    Layer("intermediate", ("path:models/identity", "path:models/intermediate")),
+    Layer("intermediate", ("path:models/intermediate",)),
     # the semantic layer's time spine (models/semantic) is built with the marts so that
     # `mf query` works after every build; it is not published. Nor are the restricted
     # contact points (models/restricted), which publishing copies to restricted/ only.
