@@ -9,7 +9,8 @@
 -- salt and the person's external id, else person_id, below holdout_share) is the
 -- control group: is_holdout members are never exported (lw export). When two
 -- running campaigns target one audience, the one with the smallest campaign_id
--- holds out. Persons made only of excluded identifiers are in no audience.
+-- holds out. Persons made only of excluded identifiers are in no audience
+-- (int_audience_persons: the persons an audience may hold, with holdout key and reachability).
 with
 
 as_of as (
@@ -17,8 +18,7 @@ as_of as (
 ),
 
 persons as (
-    select * from {{ ref('int_persons') }}
-    where not is_only_excluded_identifiers
+    select * from {{ ref('int_audience_persons') }}
 ),
 
 lifecycle as (
@@ -31,14 +31,6 @@ rfm as (
 
 triggers as (
     select * from {{ ref('fct_customer_triggers') }}
-),
-
-contactability as (
-    select * from {{ ref('int_person_contactability') }}
-),
-
-external_ids as (
-    select * from {{ ref('int_person_external_ids') }}
 ),
 
 campaigns as (
@@ -105,15 +97,14 @@ final as (
         memberships.entered_on,
         running_campaigns.campaign_id,
         coalesce(
-            {{ lw_holdout_unit('running_campaigns.holdout_salt',
-                               'coalesce(external_ids.external_id, memberships.person_id)') }}
+            {{ lw_holdout_unit('running_campaigns.holdout_salt', 'persons.holdout_key') }}
             < running_campaigns.holdout_share,
             false
         ) as is_holdout,
-        coalesce(contactability.is_reachable_email, false) as is_reachable_email,
-        coalesce(contactability.is_reachable_sms, false) as is_reachable_sms,
-        coalesce(contactability.is_reachable_push, false) as is_reachable_push,
-        coalesce(contactability.is_reachable_whatsapp, false) as is_reachable_whatsapp
+        persons.is_reachable_email,
+        persons.is_reachable_sms,
+        persons.is_reachable_push,
+        persons.is_reachable_whatsapp
     from memberships
     inner join persons
         on memberships.person_id = persons.person_id
@@ -122,10 +113,6 @@ final as (
         on
             memberships.audience_id = running_campaigns.audience_id
             and running_campaigns.campaign_rank = 1
-    left join external_ids
-        on memberships.person_id = external_ids.person_id
-    left join contactability
-        on memberships.person_id = contactability.person_id
 )
 
 select * from final

@@ -10,7 +10,7 @@
 -- p_c(1 - p_c)/n_c); for revenue Welch's interval with the normal critical value,
 -- difference ± 1.96 · sqrt(s_t²/n_t + s_c²/n_c) (sample variances). Null when a
 -- group is empty (or, for revenue, has one member). Values rounded to 6 decimals.
--- Members: int_campaign_members.
+-- Members and their outcomes: int_campaign_member_outcomes; windows: int_campaign_windows.
 {%- set outcome_metrics = [
     ('reactivation_rate', 'is_reactivated', 'two-proportion Wald (unpooled), 95 %'),
     ('repurchase_rate', 'is_repurchaser', 'two-proportion Wald (unpooled), 95 %'),
@@ -18,103 +18,12 @@
 ] %}
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
-campaigns as (
-    select * from {{ ref('campaigns') }}
-),
-
-members as (
-    select * from {{ ref('int_campaign_members') }}
-),
-
-person_days as (
-    select * from {{ ref('int_person_days') }}
-),
-
-orders as (
-    select * from {{ ref('int_orders') }}
-),
-
 windows as (
-    select
-        campaigns.campaign_id,
-        campaigns.audience_id,
-        campaigns.starts_on,
-        cast({{ dbt.dateadd('day', 'campaigns.outcome_window_days', 'campaigns.starts_on') }} as date)
-            as window_end_date,
-        as_of.as_of_date
-    from campaigns
-    cross join as_of
-    where campaigns.starts_on <= as_of.as_of_date
-),
-
-member_windows as (
-    select
-        members.campaign_id,
-        members.person_id,
-        members.is_holdout,
-        windows.starts_on,
-        case
-            when windows.as_of_date < windows.window_end_date then windows.as_of_date
-            else windows.window_end_date
-        end as counted_until
-    from members
-    inner join windows
-        on members.campaign_id = windows.campaign_id
-),
-
-member_activity as (
-    select
-        member_windows.campaign_id,
-        member_windows.person_id,
-        count(*) as active_days
-    from member_windows
-    inner join person_days
-        on
-            member_windows.person_id = person_days.person_id
-            and member_windows.starts_on < person_days.activity_date
-            and member_windows.counted_until >= person_days.activity_date
-    group by member_windows.campaign_id, member_windows.person_id
-),
-
-member_orders as (
-    select
-        member_windows.campaign_id,
-        member_windows.person_id,
-        sum(case when orders.is_order then 1 else 0 end) as order_count,
-        sum(orders.net_revenue) as net_revenue
-    from member_windows
-    inner join orders
-        on
-            member_windows.person_id = orders.person_id
-            and member_windows.starts_on < orders.order_date
-            and member_windows.counted_until >= orders.order_date
-    group by member_windows.campaign_id, member_windows.person_id
+    select * from {{ ref('int_campaign_windows') }}
 ),
 
 member_outcomes as (
-    select
-        member_windows.campaign_id,
-        member_windows.is_holdout,
-        cast(coalesce(member_orders.net_revenue, 0) as double) as net_revenue,
-        -- doubles on every engine: a 1.0 literal is a decimal on Spark, whose avg keeps
-        -- 5 decimals (0.98383 where DuckDB gives 0.983827)
-        cast(case when coalesce(member_activity.active_days, 0) > 0 then 1 else 0 end as double)
-            as is_reactivated,
-        cast(case when coalesce(member_orders.order_count, 0) > 0 then 1 else 0 end as double)
-            as is_repurchaser
-    from member_windows
-    left join member_activity
-        on
-            member_windows.campaign_id = member_activity.campaign_id
-            and member_windows.person_id = member_activity.person_id
-    left join member_orders
-        on
-            member_windows.campaign_id = member_orders.campaign_id
-            and member_windows.person_id = member_orders.person_id
+    select * from {{ ref('int_campaign_member_outcomes') }}
 ),
 
 -- one row per campaign × group × metric: persons, mean and sample variance
