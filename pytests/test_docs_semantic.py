@@ -59,7 +59,8 @@ def docs(tmp_path_factory):
     mf = BIN / "mf"
     assert mf.is_file(), (
         f"{mf} not found: the MetricFlow CLI comes with dbt-metricflow in the dev extra; "
-        "run `make setup` (or .venv/bin/pip install -e '.[dev]')")
+        "run `make test` (it installs the dev extra; `make build` does not) or "
+        ".venv/bin/pip install -e '.[dev]'")
     root = tmp_path_factory.mktemp("docs_semantic")
     landing, database = root / "landing", root / "warehouse.duckdb"
     serving = root / "serving" / "lifecycle.duckdb"
@@ -167,7 +168,9 @@ def test_dbt_score_thresholds_hold(docs):
     """dbt-score (descriptions, owners, uniqueness tests, macro docs, example queries)
     on this build's manifest, with the thresholds of [tool.dbt-score] in pyproject.toml."""
     dbt_score = BIN / "dbt-score"
-    assert dbt_score.is_file(), f"{dbt_score} not found: run `make setup` (dev extra)"
+    assert dbt_score.is_file(), (
+        f"{dbt_score} not found: run `make test` (it installs the dev extra; `make build` "
+        "does not) or .venv/bin/pip install -e '.[dev]'")
     result = run([str(dbt_score), "lint", "--manifest",
                   str(docs["project"] / "target" / "manifest.json")],
                  PROJECT_ROOT, {**docs["env"], "NO_COLOR": "1"}, timeout=300)

@@ -1,9 +1,9 @@
-"""README "Add your own source": the worked example works as written.
+"""docs/own_source_example.md: the worked example works as written.
 
-The build command is taken from the README itself (so the README cannot drift from what
-is tested), run on examples/my_shop, and the figures the README states are checked on
+The build command is taken from that page itself (so the page cannot drift from what
+is tested), run on examples/my_shop, and the figures the page states are checked on
 the published file: 5 persons, who they are, 3 buyers, the reconciliation. A declaration
-with a wrong column fails before any model runs with the message the README shows.
+with a wrong column fails before any model runs with the message the page shows.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import pytest
 
 from lifecycle_warehouse.project import PROJECT_ROOT
 
-README = PROJECT_ROOT / "README.md"
+EXAMPLE_PAGE = PROJECT_ROOT / "docs" / "own_source_example.md"
 EXAMPLE = PROJECT_ROOT / "examples" / "my_shop"
 
 
-def _readme_build_command() -> list[str]:
-    """The `lw build --sources examples/my_shop/…` command of the README, as arguments."""
-    text = README.read_text()
+def _documented_build_command() -> list[str]:
+    """The `lw build --sources examples/my_shop/…` command of the example page, as arguments."""
+    text = EXAMPLE_PAGE.read_text()
     match = re.search(r"\.venv/bin/lw build --sources examples/my_shop/sources\.yml[^`]*?"
                       r"--as-of-date \d{4}-\d{2}-\d{2}", text, re.S)
-    assert match, "README lost its worked-example build command"
+    assert match, f"{EXAMPLE_PAGE} lost its worked-example build command"
     return shlex.split(match.group(0).replace("\\\n", " "))[1:]  # without .venv/bin/lw
 
 
@@ -42,9 +42,9 @@ def _env(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("my_shop")
-    args = _readme_build_command()
+    args = _documented_build_command()
     assert args[:3] == ["build", "--sources", "examples/my_shop/sources.yml"]
-    # the README's paths, moved into the test's directory
+    # the page's paths, moved into the test's directory
     database, serving = root / "my_shop.duckdb", root / "serving" / "my_shop.duckdb"
     args[args.index("--database") + 1] = str(database)
     args[args.index("--serving") + 1] = str(serving)
