@@ -1,8 +1,11 @@
 {#-
     Lifecycle classification of person × snapshot metrics rows — the one rule set,
     called by int_lifecycle_stages, which fct_lifecycle_history (every snapshot) and
-    fct_customer_lifecycle (the as_of_date snapshot) both read. `metrics_relation` has the columns of
-    int_person_snapshot_metrics. Thresholds come from int_lifecycle_thresholds.
+    fct_customer_lifecycle (the as_of_date snapshot) both read. Takes relations (or CTE
+    names), never ref(): `metrics_relation` has the columns of int_person_snapshot_metrics;
+    thresholds: int_lifecycle_thresholds; contactability: int_person_contactability;
+    referrals: int_person_referrals. The stage names and their precedence are the seed
+    lifecycle_stages (pytests/test_lifecycle_stages_seed.py checks this macro against it).
 
     Stage precedence (first match wins; see DECISIONLOG):
       prospect          never user-active
@@ -16,7 +19,7 @@
       loyal_high_value  value tier high and at least loyal_min_orders orders
       active            everyone else who is active within dormant_days
 -#}
-{% macro lw_lifecycle_stage(metrics_relation) -%}
+{% macro lw_lifecycle_stage(metrics_relation, thresholds, contactability, referrals) -%}
 with
 
 metrics as (
@@ -24,15 +27,15 @@ metrics as (
 ),
 
 thresholds as (
-    select * from {{ ref('int_lifecycle_thresholds') }}
+    select * from {{ thresholds }} as thresholds_input
 ),
 
 contactability as (
-    select * from {{ ref('int_person_contactability') }}
+    select * from {{ contactability }} as contactability_input
 ),
 
 referrals as (
-    select * from {{ ref('int_person_referrals') }}
+    select * from {{ referrals }} as referrals_input
 ),
 
 referral_counts as (
