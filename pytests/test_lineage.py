@@ -1,6 +1,7 @@
 """Lineage is visible in the model files: no macro hides a parent.
 
-`dbt parse` (into a private target path) gives each model's parents as dbt resolved them
+`dbt parse` (into a private target path; the demo, and the examples/my_shop declaration,
+which enables the declared base models) gives each model's parents as dbt resolved them
 (manifest depends_on); every one of them must be written in the model's own file:
 `ref('x')` (dbt.ref("x") in a Python model), `source('a', 'b')`, or
 `lw_landing_rows('a', 'b')`, the generic reader of one landing source (its job is reading
