@@ -8,6 +8,7 @@ refused, documentation coverage is complete, and the CLI fails clearly without d
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -228,8 +229,9 @@ def test_build_without_landing_data_fails_clearly(tmp_path):
     assert "lw generate --out" in result.stderr
 
 
-LIFECYCLE_STAGES = {"prospect", "new", "active", "loyal_high_value", "at_risk", "dormant",
-                    "churned", "reactivated"}
+# the stages of the one list, seeds/lifecycle_stages.csv
+with (PROJECT_ROOT / "seeds" / "lifecycle_stages.csv").open(encoding="utf-8", newline="") as _seed:
+    LIFECYCLE_STAGES = {row["stage"] for row in csv.DictReader(_seed)}
 
 
 def test_every_lifecycle_stage_is_populated(built):

@@ -9,6 +9,7 @@ build may not have ("not in this build").
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import re
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from conftest import run_lw
+from lifecycle_warehouse.project import PROJECT_ROOT
 from lifecycle_warehouse.report import (
     REPORT_NAME,
     STAGES,
@@ -415,11 +417,11 @@ def test_handmade_sections_say_not_in_this_build_when_absent(handmade):
     assert "4 known persons" in text  # the rest of the page is there
 
 
-def test_stage_definitions_parse_the_macro_header():
+def test_stage_definitions_come_from_the_seed_with_thresholds():
     definitions = stage_definitions({"churned_days": 45, "loyal_min_orders": 3})
-    assert [d["stage"] for d in definitions] == [
-        "prospect", "churned", "dormant", "reactivated", "new", "at_risk", "loyal_high_value",
-        "active"]
+    with (PROJECT_ROOT / "seeds" / "lifecycle_stages.csv").open(encoding="utf-8") as seed:
+        by_precedence = sorted(csv.DictReader(seed), key=lambda row: int(row["precedence"]))
+    assert [d["stage"] for d in definitions] == [row["stage"] for row in by_precedence]
     assert definitions[0]["rule"] == "never user-active"
     assert definitions[1]["rule"] == (
         "inactive longer than 45 days (churned_days), or opted out (account closed / "

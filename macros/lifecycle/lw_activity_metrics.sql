@@ -3,17 +3,19 @@
     as_of_date (int_person_activity_metrics) and for every monthly snapshot
     (int_person_snapshot_metrics), so history and today follow the same rules.
 
-    snapshots_sql: relation/subquery with snapshot_date and previous_snapshot_date
-    (events in (previous_snapshot_date, snapshot_date] belong to that snapshot's period).
+    Takes relations (or CTE names), never ref(): the model names its parents.
+    snapshots: snapshot_date and previous_snapshot_date (events in
+    (previous_snapshot_date, snapshot_date] belong to that snapshot's period);
+    persons: int_persons; person_days: int_person_days; thresholds: int_lifecycle_thresholds.
     Returns a select with one row per person (first seen on or before the snapshot)
     and snapshot. Windows end on the snapshot date inclusive: "last 30 days" of D is
     D-29 .. D; "previous 30 days" is D-59 .. D-30.
 -#}
-{% macro lw_activity_metrics(snapshots_sql) -%}
+{% macro lw_activity_metrics(snapshots, persons, person_days, thresholds) -%}
 with
 
 snapshots as (
-    select snapshot_date, previous_snapshot_date from {{ snapshots_sql }} as snapshots_input
+    select snapshot_date, previous_snapshot_date from {{ snapshots }} as snapshots_input
 ),
 
 -- persons made only of excluded identifiers (kiosk ids, test accounts) are not
@@ -22,16 +24,16 @@ persons as (
     select
         person_id,
         cast(first_seen_at as date) as first_seen_date
-    from {{ ref('int_persons') }}
+    from {{ persons }} as persons_input
     where not is_only_excluded_identifiers
 ),
 
 person_days as (
-    select * from {{ ref('int_person_days') }}
+    select * from {{ person_days }} as person_days_input
 ),
 
 thresholds as (
-    select dormant_days from {{ ref('int_lifecycle_thresholds') }}
+    select dormant_days from {{ thresholds }} as thresholds_input
 ),
 
 grid as (

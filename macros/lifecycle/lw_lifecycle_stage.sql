@@ -1,22 +1,17 @@
 {#-
     Lifecycle classification of person × snapshot metrics rows — the one rule set,
     called by int_lifecycle_stages, which fct_lifecycle_history (every snapshot) and
-    fct_customer_lifecycle (the as_of_date snapshot) both read. `metrics_relation` has the columns of
-    int_person_snapshot_metrics. Thresholds come from int_lifecycle_thresholds.
+    fct_customer_lifecycle (the as_of_date snapshot) both read. Takes relations (or CTE
+    names), never ref(): `metrics_relation` has the columns of int_person_snapshot_metrics;
+    thresholds: int_lifecycle_thresholds; contactability: int_person_contactability;
+    referrals: int_person_referrals.
 
-    Stage precedence (first match wins; see DECISIONLOG):
-      prospect          never user-active
-      churned           inactive longer than churned_days, or opted out (account
-                        closed / unsubscribed everywhere) and not active in 30 days
-      dormant           inactive longer than dormant_days
-      reactivated       came back within reactivation_window_days from a gap longer
-                        than dormant_days
-      new               first active within new_customer_days
-      at_risk           active but declining (last 30 vs previous 30 days)
-      loyal_high_value  value tier high and at least loyal_min_orders orders
-      active            everyone else who is active within dormant_days
+    Stage precedence (first match wins; see DECISIONLOG): the rows of the seed
+    lifecycle_stages (seeds/lifecycle_stages.csv: stage, precedence, the rule in words),
+    which the `lifecycle_stage` case in `staged` below checks in the same order
+    (pytests/test_lifecycle_stages_seed.py fails when they differ).
 -#}
-{% macro lw_lifecycle_stage(metrics_relation) -%}
+{% macro lw_lifecycle_stage(metrics_relation, thresholds, contactability, referrals) -%}
 with
 
 metrics as (
@@ -24,15 +19,15 @@ metrics as (
 ),
 
 thresholds as (
-    select * from {{ ref('int_lifecycle_thresholds') }}
+    select * from {{ thresholds }} as thresholds_input
 ),
 
 contactability as (
-    select * from {{ ref('int_person_contactability') }}
+    select * from {{ contactability }} as contactability_input
 ),
 
 referrals as (
-    select * from {{ ref('int_person_referrals') }}
+    select * from {{ referrals }} as referrals_input
 ),
 
 referral_counts as (

@@ -8,25 +8,29 @@
     recency = last - first purchase day; T = snapshot - first purchase day;
     monetary_value = mean net revenue of the purchase days after the first (0 when
     frequency = 0). Only persons with at least one order row by the snapshot appear.
+
+    Takes relations (or CTE names), never ref(): the model names its parents.
+    snapshots: snapshot_date and previous_snapshot_date; orders: int_orders;
+    persons: int_persons; purchase_days: int_person_purchase_days.
 -#}
-{% macro lw_value_metrics(snapshots_sql) -%}
+{% macro lw_value_metrics(snapshots, orders, persons, purchase_days) -%}
 with
 
 snapshots as (
-    select snapshot_date, previous_snapshot_date from {{ snapshots_sql }} as snapshots_input
+    select snapshot_date, previous_snapshot_date from {{ snapshots }} as snapshots_input
 ),
 
 -- orders of customers: not of persons made only of excluded identifiers
 orders as (
     select orders.*
-    from {{ ref('int_orders') }} as orders
-    inner join {{ ref('int_persons') }} as persons
+    from {{ orders }} as orders
+    inner join {{ persons }} as persons
         on orders.person_id = persons.person_id
     where not persons.is_only_excluded_identifiers
 ),
 
 purchase_days as (
-    select * from {{ ref('int_person_purchase_days') }}
+    select * from {{ purchase_days }} as purchase_days_input
 ),
 
 first_purchase_day as (

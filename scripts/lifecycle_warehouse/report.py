@@ -44,12 +44,19 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from lifecycle_warehouse.seeds import (
+    LIFECYCLE_STAGES_SEED,
+    SeedError,
+    lifecycle_stages,
+    stages_in_display_order,
+)
+
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "lifecycle_report.html"
-# The order stages are shown in (funnel order, then the decline and the way back).
-STAGES = ("prospect", "new", "active", "loyal_high_value", "at_risk", "dormant", "churned",
-          "reactivated")
+# The order stages are shown in (funnel order, then the decline and the way back): column
+# display_order of seeds/lifecycle_stages.csv, the one list of the stages.
+STAGES = stages_in_display_order()
 STAGE_COLOURS = {
     "none": "#bdbdbd", "prospect": "#9ecae1", "new": "#3182bd", "active": "#31a354",
     "loyal_high_value": "#006d2c", "at_risk": "#fd8d3c", "dormant": "#e6550d",
@@ -192,7 +199,9 @@ def load_report_data(serving_db: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 # definitions read from the project (one place each, never copied here)
 
-# Where the lifecycle stages are defined: the header of the macro that applies them.
+# Where the lifecycle stages are defined: the seed (names, precedence, rules in words)
+# and the macro that applies them.
+STAGES_SEED = Path("seeds") / f"{LIFECYCLE_STAGES_SEED}.csv"
 STAGE_RULES_MACRO = Path("macros") / "lifecycle" / "lw_lifecycle_stage.sql"
 # Thresholds the stage rules name: calibrated per build (read from the marts) or vars.
 _CALIBRATED_THRESHOLDS = ("dormant_days", "churned_days")
@@ -241,29 +250,16 @@ def _stage_thresholds(con: Any, settings: dict[str, Any]) -> dict[str, Any]:
 
 def stage_definitions(thresholds: dict[str, Any] | None = None,
                       project_root: Path | None = None) -> list[dict[str, Any]]:
-    """The stage rules from the header comment of macros/lifecycle/lw_lifecycle_stage.sql
-    (the block after "Stage precedence"), in precedence order, with the thresholds they
-    name filled in ("churned_days" → "45 days (churned_days)"). [] when not found."""
-    from lifecycle_warehouse.project import PROJECT_ROOT
-
+    """The stage rules of seeds/lifecycle_stages.csv (column description), in precedence
+    order, with the thresholds they name filled in ("churned_days" → "45 days
+    (churned_days)"). [] when the seed cannot be read."""
     try:
-        text = (Path(project_root or PROJECT_ROOT) / STAGE_RULES_MACRO).read_text(
-            encoding="utf-8")
-    except OSError:
+        stages = lifecycle_stages(Path(project_root) / "seeds" if project_root else None)
+    except SeedError as error:
+        log.warning("stage definitions not shown: %s", error)
         return []
-    header = text.split("-#}", 1)[0]
-    if "Stage precedence" not in header:
-        return []
-    definitions: list[dict[str, Any]] = []
-    for line in header.split("Stage precedence", 1)[1].splitlines()[1:]:
-        found = re.match(r"\s+([a-z_]+)\s{2,}(\S.*)$", line)
-        if found and found.group(1) in STAGES:
-            definitions.append({"stage": found.group(1), "precedence": len(definitions) + 1,
-                                "rule": found.group(2).strip()})
-        elif definitions and line.strip():
-            definitions[-1]["rule"] += " " + line.strip()
-        elif definitions:
-            break
+    definitions: list[dict[str, Any]] = [
+        {"stage": s.stage, "precedence": s.precedence, "rule": s.description} for s in stages]
     for definition in definitions:
         for name, value in (thresholds or {}).items():
             shown = f"{value} days ({name})" if name.endswith("_days") else f"{value} ({name})"
@@ -796,7 +792,7 @@ def _stage_definitions_html(data: dict) -> str:
     definitions = data["stage_definitions"]
     if not definitions:
         return (f'<p class="absent">Stage definitions not found: the report reads them from '
-                f"the header of {STAGE_RULES_MACRO} (block \"Stage precedence\").</p>")
+                f"{STAGES_SEED} (columns stage, precedence, description).</p>")
     sizes = {s["stage"]: s for s in data["stages"]}
     rows = [[f"<b>{html.escape(d['stage'])}</b>", str(d["precedence"]), html.escape(d["rule"]),
              _num(sizes.get(d["stage"], {}).get("customers")),

@@ -60,13 +60,13 @@
 
 {#- The typed identifier '<type>:<staged value>' of a mapped identifier field (its
     identifier_type says how to normalise and whether to hash); null when absent. -#}
-{% macro lw_mapped_identifier(ref, relation_alias='raw') -%}
-    '{{ ref.identifier_type }}:' || {{ lw_normalize_identifier(lw_mapped(ref, relation_alias), ref.identifier_type) }}
+{% macro lw_mapped_identifier(ref, relation_alias='raw', calling_codes=none) -%}
+    {{ lw_typed_identifier(ref.identifier_type, lw_normalize_identifier(lw_mapped(ref, relation_alias), ref.identifier_type, calling_codes)) }}
 {%- endmacro %}
 
 {#- True when a mapped identifier field is present but not valid for its type (the row
     is quarantined as malformed). -#}
-{% macro lw_mapped_identifier_is_malformed(ref, relation_alias='raw') -%}
-    {%- set value = lw_normalized_identifier_value(lw_mapped(ref, relation_alias), ref.identifier_type) -%}
+{% macro lw_mapped_identifier_is_malformed(ref, relation_alias='raw', calling_codes=none) -%}
+    {%- set value = lw_normalized_identifier_value(lw_mapped(ref, relation_alias), ref.identifier_type, calling_codes) -%}
     ({{ lw_mapped(ref, relation_alias) }} is not null and not {{ lw_is_valid_id(value, ref.identifier_type) }})
 {%- endmacro %}

@@ -66,9 +66,15 @@ busiest_neighbour_type as (
 listed as (
     select
         case exclusion_list.identifier_type
-            when 'email' then 'email:' || {{ lw_sha256(lw_normalize_email('exclusion_list.identifier_value')) }}
-            when 'phone' then 'phone:' || {{ lw_sha256('trim(exclusion_list.identifier_value)') }}
-            else exclusion_list.identifier_type || ':' || trim(exclusion_list.identifier_value)
+            when 'email' then {{ lw_typed_identifier_of_type_column(
+                "'email'", lw_sha256(lw_normalize_email('exclusion_list.identifier_value'))
+            ) }}
+            when 'phone' then {{ lw_typed_identifier_of_type_column(
+                "'phone'", lw_sha256('trim(exclusion_list.identifier_value)')
+            ) }}
+            else {{ lw_typed_identifier_of_type_column(
+                'exclusion_list.identifier_type', 'trim(exclusion_list.identifier_value)'
+            ) }}
         end as identifier,
         exclusion_list.reason
     from exclusion_list

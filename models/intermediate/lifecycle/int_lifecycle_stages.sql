@@ -2,10 +2,32 @@
 -- AARRR funnel stage and the activity / value / tenure tiers, classified by
 -- lw_lifecycle_stage (one rule set for history and today) from
 -- int_person_snapshot_metrics.
+-- Import CTEs are named after their models, so none shadows a CTE of the macro.
 with
 
+int_person_snapshot_metrics as (
+    select * from {{ ref('int_person_snapshot_metrics') }}
+),
+
+int_lifecycle_thresholds as (
+    select * from {{ ref('int_lifecycle_thresholds') }}
+),
+
+int_person_contactability as (
+    select * from {{ ref('int_person_contactability') }}
+),
+
+int_person_referrals as (
+    select * from {{ ref('int_person_referrals') }}
+),
+
 classified as (
-    {{ lw_lifecycle_stage(ref('int_person_snapshot_metrics')) }}
+    {{ lw_lifecycle_stage(
+        metrics_relation='int_person_snapshot_metrics',
+        thresholds='int_lifecycle_thresholds',
+        contactability='int_person_contactability',
+        referrals='int_person_referrals'
+    ) }}
 ),
 
 final as (

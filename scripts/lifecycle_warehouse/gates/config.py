@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.seeds import SeedError, seed_column
 
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "quality_gates.yml"
 OVERRIDE_ENV = "LW_GATES_CONFIG"
@@ -31,7 +32,7 @@ _LAYER_SECTIONS = {
 }
 _COMMON_SECTIONS = {"volume", "null_rates", "value_ranges"}
 _VOLUME_KEYS = {"max_decrease", "max_increase", "min_previous_rows", "allow_empty", "tables"}
-_SHARE_KEYS = {"min", "max", "expected", "overrides"}
+_SHARE_KEYS = {"min", "max", "expected", "expected_seed", "overrides"}
 
 Bounds = tuple[float | None, float | None]
 
@@ -184,13 +185,29 @@ def _volume(where: str, raw: dict[str, Any]) -> VolumeConfig:
     )
 
 
+def _expected_from_seed(where: str, raw: Any) -> tuple[str, ...]:
+    """expected_seed: {seed: <name>, column: <column>}: the distinct values of that column of
+    seeds/<name>.csv, in file order (the seed is the one list; the gate does not copy it)."""
+    if not isinstance(raw, dict) or set(raw) != {"seed", "column"}:
+        raise GateConfigError(f"{where}: expected {{seed: <name of seeds/*.csv>, "
+                              f"column: <column>}}, got {raw!r}")
+    try:
+        return seed_column(str(raw["seed"]), str(raw["column"]))
+    except SeedError as error:
+        raise GateConfigError(f"{where}: {error}") from None
+
+
 def _shares(where: str, raw: dict[str, Any]) -> ShareBounds:
     _check_keys(where, raw, _SHARE_KEYS)
     low, high = _bounds(where, [raw.get("min"), raw.get("max")])
+    expected = tuple(str(v) for v in raw.get("expected") or ())
+    # a listed expected wins: an override file that lists the values means those values
+    if not expected and raw.get("expected_seed") is not None:
+        expected = _expected_from_seed(f"{where}.expected_seed", raw["expected_seed"])
     return ShareBounds(
         min=0.0 if low is None else low,
         max=1.0 if high is None else high,
-        expected=tuple(str(v) for v in raw.get("expected") or ()),
+        expected=expected,
         overrides={
             str(k): _bounds(f"{where}.overrides.{k}", v)
             for k, v in (raw.get("overrides") or {}).items()

@@ -7,6 +7,10 @@
 {%- set declared_sources = var('event_sources') %}
 with
 
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
 seed_taxonomy as (
     select * from {{ ref('event_taxonomy') }}
 ),
@@ -56,7 +60,7 @@ taxonomy as (
         {{ lw_mapped_timestamp(columns.get('loaded_at') or columns.occurred_at) }} as loaded_at,
         {{ lw_mapped(columns.get('device')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as device,
         {{ 'true' if columns.get('loaded_at') else 'false' }} as has_load_time,
-        {{ lw_declared_identifiers(declared.identifiers) }},
+        {{ lw_declared_identifiers(declared.identifiers, calling_codes='country_codes') }},
         {{ lw_columns_to_json('raw', declared.options.columns) }} as raw_json
     from {{ declared.name }}_raw as raw
 ),

@@ -7,6 +7,10 @@
 {%- set declared_sources = var('profile_sources') %}
 with
 
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
 {% for declared in declared_sources %}
 {%- set columns = declared.columns -%}
 {%- set account_type = columns.account_id.identifier_type -%}
@@ -17,14 +21,15 @@ with
 {{ declared.name }}_typed as (
     select
         '{{ declared.name }}' as source,
-        {{ lw_normalize_identifier(lw_mapped(columns.account_id), account_type) }} as account_id,
-        {{ lw_mapped_identifier(columns.account_id) }} as account_identifier,
-        {{ lw_mapped_identifier_is_malformed(columns.account_id) }} as is_malformed_account_id,
+        {{ lw_normalize_identifier(lw_mapped(columns.account_id), account_type, 'country_codes') }} as account_id,
+        {{ lw_mapped_identifier(columns.account_id, calling_codes='country_codes') }} as account_identifier,
+        {{ lw_mapped_identifier_is_malformed(columns.account_id, calling_codes='country_codes') }}
+            as is_malformed_account_id,
         {% if columns.get('referred_by') -%}
         {%- set referrer = {'identifier_type': account_type} -%}
         {%- do referrer.update(columns.referred_by) -%}
         {%- do referrer.update({'identifier_type': account_type}) -%}
-        {{ lw_mapped_identifier(referrer) }} as referred_by_identifier,
+        {{ lw_mapped_identifier(referrer, calling_codes='country_codes') }} as referred_by_identifier,
         {%- else -%}
         cast(null as {{ dbt.type_string() }}) as referred_by_identifier,
         {%- endif %}
@@ -33,7 +38,7 @@ with
         {{ lw_normalize_email(lw_mapped(columns.get('email')) or 'null') }} as email,
         {{ lw_mapped(columns.get('phone')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as phone_raw,
         {{ lw_normalize_phone(lw_mapped(columns.get('phone')) or 'null',
-            "(select calling_code from " ~ ref('country_codes') ~ " where country_code = '" ~ var('default_country_code') ~ "')") }}
+            "(select calling_code from country_codes where country_code = '" ~ var('default_country_code') ~ "')") }}
             as phone_e164,
         upper({{ lw_mapped(columns.get('country_code')) or 'null' }}) as country_code,
         {{ lw_mapped_boolean(columns.get('consent_email')) }} as has_consent_email,

@@ -14,11 +14,15 @@ fx_rates as (
     select * from {{ ref('fx_rates') }}
 ),
 
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
 {% for declared in declared_sources %}
 {%- set columns = declared.columns -%}
 {%- set cancellation = declared.get('cancellation') or {} -%}
 {%- set customer_type = columns.customer_id.identifier_type -%}
-{%- set customer_value = lw_normalized_identifier_value(lw_mapped(columns.customer_id), customer_type) -%}
+{%- set customer_value = lw_normalized_identifier_value(lw_mapped(columns.customer_id), customer_type, 'country_codes') -%}
 {{ declared.name }}_raw as (
     {{ lw_declared_read(declared) }}
 ),
@@ -30,7 +34,7 @@ fx_rates as (
         raw._line_number as line_number,
         {{ lw_hash_identifier_if_configured(customer_value, customer_type) }} as customer_id,
         '{{ customer_type }}' as customer_identifier_type,
-        {{ lw_declared_identifiers([columns.customer_id] + declared.get('identifiers', [])) }},
+        {{ lw_declared_identifiers([columns.customer_id] + declared.get('identifiers', []), calling_codes='country_codes') }},
         {{ lw_mapped(columns.get('order_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_id,
         {{ 'true' if columns.get('order_id') else 'false' }} as has_declared_order_id,
         {{ lw_mapped(columns.get('product_id')) or 'cast(null as ' ~ dbt.type_string() ~ ')' }} as product_id,
