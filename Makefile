@@ -64,7 +64,7 @@ lint-sql: $(STAMP)
 	$(BIN)/sqlfluff lint models tests analyses --processes 2
 
 lint-python: $(STAMP)
-	$(BIN)/ruff check scripts pytests
+	$(BIN)/ruff check src pytests
 
 clean:
 	rm -rf target logs data/build data/tmp

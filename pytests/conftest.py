@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.build_command import SAMPLE
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import run_dbt
+from lifecycle_warehouse.cli.build import SAMPLE
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import run_dbt
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")

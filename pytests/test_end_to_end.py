@@ -19,8 +19,8 @@ import duckdb
 import pytest
 
 from conftest import run_lw as lw
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import run_dbt
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import run_dbt
 
 SOURCE_OF = {
     "web_events": "web",

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lifecycle_warehouse.project import LANDING_SOURCES, PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import LANDING_SOURCES, PROJECT_ROOT
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 # The small sample a reviewer reaches for (issue 18 scenario 20: `lw generate --persons
@@ -304,7 +304,7 @@ def test_scenario_01_a_named_landing_dir_without_data_is_an_error(baseline, tmp_
 LOCK_HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from lifecycle_warehouse.build_lock import build_lock
+    from lifecycle_warehouse.pipeline.build_lock import build_lock
     with build_lock(Path(sys.argv[1])):
         print("locked", flush=True)
         time.sleep(600)

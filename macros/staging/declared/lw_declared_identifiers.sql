@@ -2,7 +2,7 @@
     columns identifier_1 … identifier_5 (in the declared order of precedence; null where
     absent or fewer are declared), and is_malformed_identifier: some identifier is
     present but not valid for its type. `refs`: the mapped identifier fields. At most
-    five per source (lifecycle_warehouse.sources checks it). -#}
+    five per source (lifecycle_warehouse.pipeline.sources checks it). -#}
 {% macro lw_declared_identifiers(refs, relation_alias='raw') -%}
     {%- if refs | length > 5 -%}
         {{ exceptions.raise_compiler_error("a declared source maps " ~ (refs | length) ~ " identifiers; at most 5. Fix: keep the five that identify persons best") }}

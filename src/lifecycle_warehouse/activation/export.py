@@ -39,7 +39,6 @@ rows of the audiences it asks for:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import fnmatch
@@ -49,7 +48,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,9 +61,9 @@ import tenacity
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lifecycle_warehouse.audiences import restricted_contacts_path
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.publish import _fsync, _literal  # one copy of each, publish's
+from lifecycle_warehouse.activation.audiences import restricted_contacts_path
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.publish import _fsync, _literal  # one copy of each, publish's
 
 log = logging.getLogger(__name__)
 
@@ -733,7 +731,7 @@ class _Ledger:
 
 def _send_webhook(inputs: _Inputs, destination: WebhookDestination, result: DestinationResult,
                   say: Callable[[str], None], headers: dict[str, str], ledger_dir: Path) -> None:
-    from lifecycle_warehouse.locks import LockHeld, advisory_lock
+    from lifecycle_warehouse.pipeline.locks import LockHeld, advisory_lock
 
     lock = Path(ledger_dir) / f".{destination.name}.lock"
     record = {"operation": "lw export", "pid": os.getpid(),
@@ -848,46 +846,3 @@ def _post(client: httpx.Client, url: str, content: bytes,
 
 # ---------------------------------------------------------------------------------------
 # helpers
-
-
-# ---------------------------------------------------------------------------------------
-# lw export
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "export",
-        help="send the served build's audiences to the destinations of destinations.yml",
-        description="Exports the audience changes (or members) of the build in the serving "
-        "file to each destination of destinations.yml: CSV / JSON lines files, or batched "
-        "webhook POSTs (retried, resumable, an Idempotency-Key per batch). Holdout persons "
-        "are never exported; only persons reachable on a destination's channel are; raw "
-        "email / phone only where contact_fields asks (hashes otherwise). See "
-        "docs/activation.md (Export) and examples/destinations.yml.",
-    )
-    p.add_argument("--serving", type=Path, default=None,
-                   help="serving file (default: LW_SERVING_PATH or "
-                   "data/serving/lifecycle.duckdb, where lw build publishes)")
-    p.add_argument("--destinations", type=Path, default=None,
-                   help=f"destinations config (default: {DEFAULT_CONFIG_PATH.name} in the "
-                   "project root; example: examples/destinations.yml)")
-    p.add_argument("--only", action="append", metavar="NAME",
-                   help="export only this destination (repeatable)")
-    p.set_defaults(handler=run_export)
-
-
-def run_export(args: argparse.Namespace) -> int:
-    from lifecycle_warehouse.publish_command import default_serving_path
-
-    serving = args.serving.resolve() if args.serving else default_serving_path()
-    config = args.destinations or DEFAULT_CONFIG_PATH
-    try:
-        summary = export_all(serving, config, only=args.only,
-                             progress=lambda line: print(line, flush=True))
-    except ExportError as error:
-        print(f"lw export: {error}", file=sys.stderr)
-        return 1
-    print(summary.line())
-    for error in summary.errors:
-        print(f"lw export: {error}", file=sys.stderr)
-    return 0 if summary.ok else 1

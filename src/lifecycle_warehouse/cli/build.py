@@ -5,7 +5,7 @@ intermediate and marts are each built and gated (dbt tests + Great Expectations)
 marts are published atomically to the serving file only when every gate passed.
 
 `lw build --sources FILE.yml` builds the sources a declaration file names (docs/sources.md):
-the file is checked before any model runs (lifecycle_warehouse.sources), then the same
+the file is checked before any model runs (lifecycle_warehouse.pipeline.sources), then the same
 gated build publishes all 9 marts. `lw build --source cdnow` is that for sources/cdnow.yml
 (the CDNOW data set of the lifetimes package) as of 1998-06-30, into its own database and
 serving file.
@@ -22,15 +22,17 @@ import sys
 import time
 from pathlib import Path
 
-from lifecycle_warehouse.gated_build import BuildInputs
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import (
+from lifecycle_warehouse.cli.arguments import add_build_arguments
+from lifecycle_warehouse.pipeline.gated_build import BuildInputs
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import (
     CDNOW_AS_OF_DATE,
     CDNOW_DECLARATION,
     DEMO_DECLARATION,
     BuildError,
     cdnow_database,
     cdnow_serving_path,
+    dbt_log_path,
     declaration_environ,
     ensure_sample,
     format_summary,
@@ -69,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--database", type=Path, help="DuckDB file to build (default: "
                    "LW_DUCKDB_PATH or data/build/lifecycle.duckdb; with --source cdnow: "
                    "LW_CDNOW_DUCKDB_PATH or data/build/cdnow.duckdb)")
-    _add_shared_arguments(p)
+    add_build_arguments(p)
     p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
     p.add_argument("--no-publish", action="store_true",
                    help="build and gate, but do not publish")
@@ -86,43 +88,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def add_publish_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "publish",
-        help="audit an existing build (every layer's dbt tests and gates) and publish it",
-        description=(
-            "For a build database made by a plain `dbt build` (which runs dbt tests but no "
-            "gates and never publishes): runs each layer's dbt tests and Great Expectations "
-            "gate on the database as it is, then publishes the marts atomically, exactly as "
-            "`lw build` does at its end. Nothing is built; a failing check leaves the "
-            "serving file unchanged. Give the --sources / --vars the dbt build used."
-        ),
-    )
-    p.add_argument("--sources", type=Path, metavar="FILE.yml",
-                   help="the sources file the build was made from (default: the demo sources)")
-    p.add_argument("--vars", metavar="YAML", help="the dbt vars the build was made with")
-    p.add_argument("--database", type=Path, help="build database (default: LW_DUCKDB_PATH "
-                   "or data/build/lifecycle.duckdb)")
-    _add_shared_arguments(p)
-    p.set_defaults(handler=run_publish, source="synthetic", as_of_date=None, no_sample=True,
-                   sample=False, full_refresh=False, no_publish=False)
-
-
-def _add_shared_arguments(p: argparse.ArgumentParser) -> None:
-    """The options `lw build` and `lw publish` share: landing, dbt target, serving file."""
-    p.add_argument("--landing", type=Path, help="landing directory (default: LW_LANDING_DIR "
-                   "or data/landing)")
-    p.add_argument("--target", help="dbt target from profiles/profiles.yml (default: dev)")
-    p.add_argument("--serving", type=Path, help="published file BI reads (default: "
-                   "LW_SERVING_PATH or data/serving/lifecycle.duckdb)")
-    p.add_argument("--keep", type=int, default=5,
-                   help="published versions kept for `lw rollback` (default 5)")
-
-
-def run_publish(args: argparse.Namespace) -> int:
-    return run(args, audit_only=True)
-
-
 def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
     paths = Paths.default()
     if args.landing:
@@ -130,8 +95,8 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
     if args.database:
         paths = dataclasses.replace(paths, database=args.database.resolve())
     started = time.perf_counter()
-    from lifecycle_warehouse.gated_build import format_gate_summary, gated_build
-    from lifecycle_warehouse.publish_command import default_serving_path
+    from lifecycle_warehouse.pipeline.gated_build import format_gate_summary, gated_build
+    from lifecycle_warehouse.pipeline.project import default_serving_path
 
     declaration = args.sources
     if args.source == "cdnow":
@@ -151,6 +116,11 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
                 paths, database=(PROJECT_ROOT / "data" / "build" / f"{name}.duckdb").resolve())
         args.serving = args.serving or PROJECT_ROOT / "data" / "serving" / f"{name}.duckdb"
     serving = (args.serving or default_serving_path()).resolve()
+    # dbt's log to a file and one progress line per layer, unless --verbose
+    dbt_log = None if args.stream_dbt else dbt_log_path(paths.database)
+    if dbt_log is not None:
+        dbt_log.parent.mkdir(parents=True, exist_ok=True)
+        dbt_log.write_text("", encoding="utf-8")  # this build's log only
     try:
         inputs = build_inputs(declaration, as_of_date=args.as_of_date,
                               extra_vars=parse_vars(args.vars))
@@ -158,12 +128,15 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
             ensure_sample(paths, **SAMPLE)
         report = gated_build(paths, serving, keep=args.keep, target=args.target,
                              full_refresh=args.full_refresh, publish_result=not args.no_publish,
-                             inputs=inputs, audit_only=audit_only)
+                             inputs=inputs, audit_only=audit_only, dbt_log=dbt_log)
     except BuildError as error:
         print(f"lw {'publish' if audit_only else 'build'} failed: {error}", file=sys.stderr)
+        if dbt_log is not None and dbt_log.stat().st_size:
+            print(f"The full dbt log: {dbt_log}", file=sys.stderr)
         return 1
     steps = [step for step in (report.seed, *(layer.dbt for layer in report.layers)) if step]
-    print(format_summary(paths, steps, time.perf_counter() - started))
+    served = report.published.serving_db if report.published is not None else None
+    print(format_summary(paths, steps, time.perf_counter() - started, serving=served))
     print()
     print(format_gate_summary(report))
     return 0
@@ -172,7 +145,7 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
 def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> BuildInputs:
     """A sources file checked and turned into what a gated build reads; BuildError with the
     file's problem (source, column, fix) before any model runs."""
-    from lifecycle_warehouse.sources import (
+    from lifecycle_warehouse.pipeline.sources import (
         SourceConfigError,
         check_declaration,
         dbt_vars,

@@ -5,7 +5,7 @@ Per scale (events, e.g. 1M, 10M, 100M), on one machine, in one run:
 1. data: `lw generate --events N --seed 42` (reused when bench/data/<scale>-data
    already holds it), split by `_loaded_at` into the history (everything loaded before
    the last day of the generated period, plus the CRM snapshot) and one new day (the
-   rows loaded from that day on; lifecycle_warehouse.landing_batches);
+   rows loaded from that day on; lifecycle_warehouse.devtools.landing_batches);
 2. floor: one DuckDB query that reads every landing row of the history once (all six
    sources, in their own formats) and groups it by user identifier;
 3. full: `lw build --full-refresh` (seed, staging, gate, identity + intermediate, gate,
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle_warehouse.landing_batches import split_landing
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.devtools.landing_batches import split_landing
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 SEED = 42
@@ -369,9 +369,9 @@ def activation_seconds(root: Path) -> tuple[float, int, float, int]:
     every audience's members as CSV and JSON lines (`lw export`, a file destination of
     audiences "*"), the largest file export there is.
     """
-    from lifecycle_warehouse.audiences import write_audience_changes
-    from lifecycle_warehouse.export import ExportConfig, export_all
-    from lifecycle_warehouse.publish import list_versions
+    from lifecycle_warehouse.activation.audiences import write_audience_changes
+    from lifecycle_warehouse.activation.export import ExportConfig, export_all
+    from lifecycle_warehouse.pipeline.publish import list_versions
 
     serving = root / "serving.duckdb"
     served, previous = sorted(list_versions(serving), key=lambda v: v.build_id)[-2:][::-1]

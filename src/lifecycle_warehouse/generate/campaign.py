@@ -11,7 +11,7 @@ end, so the session, the order and its ``updated_at`` stay inside it).
 Eligible: a registered, non-prospect person (has a user id, ``U`` + 8 digits, and
 acts) first seen by the end of ``starts_on``, i.e. anyone who can be in an audience
 on that day. The holdout is the warehouse's rule
-(:func:`lifecycle_warehouse.holdout.is_holdout` over the user id, which is the
+(:func:`lifecycle_warehouse.activation.holdout.is_holdout` over the user id, which is the
 warehouse's external id of the person; see docs/activation.md), so the extra orders
 go to exactly the persons the warehouse counts as treated. Audience members without
 a user id (guest buyers) get no extra order in either group.
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifecycle_warehouse.holdout import holdout_unit
+from lifecycle_warehouse.activation.holdout import holdout_unit
 
 from .config import GeneratorConfig, SeedData
 from .persons import REGISTERED, Persons
@@ -76,7 +76,7 @@ class PlantedCampaign:
             "holdout_salt": self.holdout_salt,
             "extra_order_probability": self.extra_order_probability,
             "eligible": "registered (non-prospect) persons with a user id first seen by "
-                        "starts_on, not in the holdout (lifecycle_warehouse.holdout."
+                        "starts_on, not in the holdout (lifecycle_warehouse.activation.holdout."
                         "is_holdout(holdout_salt, user_id, holdout_share))",
             "expected_repurchase_lift": "extra_order_probability * (1 - control "
                                         "repurchase rate), in any audience of eligible "

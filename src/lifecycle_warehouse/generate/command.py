@@ -1,4 +1,4 @@
-"""``lw generate`` handler (argument parsing lives in ``lifecycle_warehouse.cli``)."""
+"""``lw generate`` handler (its options: ``lifecycle_warehouse.cli.generate``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from . import LandingDirNotEmpty, generate
 from .config import SOURCES, DefectRates
+from .generator import LandingDirNotEmpty, generate
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from lifecycle_warehouse.project import LANDING_SOURCES, SEEDS_DIR
+from lifecycle_warehouse.pipeline.project import LANDING_SOURCES, SEEDS_DIR
 
 GENERATOR_VERSION = "1.0.0"
 

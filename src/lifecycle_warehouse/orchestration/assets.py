@@ -26,8 +26,8 @@ variables `lw build` reads (LW_LANDING_DIR, LW_DUCKDB_PATH, LW_DUCKDB_TEMP_DIR,
 LW_SERVING_PATH, LW_GX_DOCS_DIR). The dbt manifest is parsed into `$DBT_TARGET_PATH/dagster`
 (default target/dagster) when it is missing or older than a project file.
 
-`lifecycle_warehouse.definitions` holds `defs = build_definitions()` for `dagster dev`;
-this module has no import-time side effects.
+`lifecycle_warehouse.orchestration.definitions` holds `defs = build_definitions()` for
+`dagster dev`; this module has no import-time side effects.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the context / resource type hints.
@@ -49,7 +49,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         "`pip install -e '.[orchestration]'` (dagster, dagster-dbt, dagster-webserver)."
     ) from error
 
-from lifecycle_warehouse.gated_build import (
+from lifecycle_warehouse.pipeline.gated_build import (
     LAYERS,
     Layer,
     default_docs_dir,
@@ -57,8 +57,8 @@ from lifecycle_warehouse.gated_build import (
     save_history,
     write_report_after_publish,
 )
-from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import (
+from lifecycle_warehouse.pipeline.project import PROFILES_DIR, PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import (
     BuildError,
     _environment,
     _release_duckdb,
@@ -105,7 +105,7 @@ class LifecycleWarehouse(dg.ConfigurableResource):
         )
 
     def serving_path(self) -> Path:
-        from lifecycle_warehouse.publish_command import default_serving_path
+        from lifecycle_warehouse.pipeline.project import default_serving_path
 
         return Path(self.serving).resolve() if self.serving else default_serving_path()
 
@@ -272,8 +272,8 @@ def _build_gate(layer: Layer, layer_assets: dg.AssetsDefinition) -> dg.AssetChec
         description=description,
     )
     def _gate(context: dg.AssetCheckExecutionContext, warehouse: LifecycleWarehouse):
-        from lifecycle_warehouse.gates import run_gx_gate
-        from lifecycle_warehouse.gates.config import demo_gate_bounds, load_gate_config
+        from lifecycle_warehouse.pipeline.gates.config import demo_gate_bounds, load_gate_config
+        from lifecycle_warehouse.pipeline.gates.gx import run_gx_gate
 
         paths, serving = warehouse.paths(), warehouse.serving_path()
         report = run_gx_gate(layer.name, paths.database,
@@ -337,9 +337,9 @@ def _build_publish(
     )
     def published_marts(context: dg.AssetExecutionContext,
                         warehouse: LifecycleWarehouse) -> dg.MaterializeResult:
-        from lifecycle_warehouse.gates import volume_snapshot
-        from lifecycle_warehouse.gates.config import LAYERS as GATED_LAYERS
-        from lifecycle_warehouse.publish import publish
+        from lifecycle_warehouse.pipeline.gates.config import LAYERS as GATED_LAYERS
+        from lifecycle_warehouse.pipeline.gates.gx import volume_snapshot
+        from lifecycle_warehouse.pipeline.publish import publish
 
         # Gates only order and block steps of the same run: a run that selects this asset
         # without rebuilding and gating every layer would publish unaudited tables.

@@ -2,7 +2,7 @@
 
 Two `lw build` on the same database used to race inside DuckDB's own file lock, and the
 loser (sometimes the earlier build) failed minutes later as a gate failure with a
-traceback. The build now takes an advisory lock (lifecycle_warehouse.locks) beside the
+traceback. The build now takes an advisory lock (lifecycle_warehouse.pipeline.locks) beside the
 database before its first check and holds it until the publish is done; a second build
 fails at once,
 naming the build that holds it. The kernel releases the lock when the holder dies
@@ -18,8 +18,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from lifecycle_warehouse.locks import LockHeld, advisory_lock
-from lifecycle_warehouse.runner import BuildError
+from lifecycle_warehouse.pipeline.locks import LockHeld, advisory_lock
+from lifecycle_warehouse.pipeline.runner import BuildError
 
 
 def lock_path(database: Path) -> Path:

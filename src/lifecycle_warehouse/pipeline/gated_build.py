@@ -4,10 +4,10 @@
 
 A gate is the dbt tests of the layer (run by `dbt build` with the layer's models; an
 error-severity failure stops the build, warnings are reported) and the Great
-Expectations suite of the layer (`lifecycle_warehouse.gates`). The first failing gate
+Expectations suite of the layer (`lifecycle_warehouse.pipeline.gates.gx`). The first failing gate
 stops the build with a `GateFailed` that names the layer, the checks, the failing rows
 and where to look; the serving file is not touched. Only after every gate passed are
-the marts published atomically (`lifecycle_warehouse.publish`) and the volumes of this
+the marts published atomically (`lifecycle_warehouse.pipeline.publish`) and the volumes of this
 build stored as the baseline of the next run's volume checks.
 """
 
@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import BuildError, StepResult, require_landing, run_dbt
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import BuildError, StepResult, require_landing, run_dbt
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ LAYERS = (
 @dataclass(frozen=True)
 class BuildInputs:
     """What a build reads when it is not the demo default: a sources file's dbt vars
-    (lifecycle_warehouse.sources.preflight, plus as_of_date when pinned), its own dbt
+    (lifecycle_warehouse.pipeline.sources.preflight, plus as_of_date when pinned), its own dbt
     target path (the manifest differs) and its gate bounds (the file's gates: section)."""
 
     declaration: Path
@@ -99,11 +100,14 @@ class BuildReport:
     serving: Path
     seed: StepResult | None = None
     layers: list[LayerReport] = field(default_factory=list)
-    published: object | None = None  # lifecycle_warehouse.publish.PublishResult
+    published: object | None = None  # lifecycle_warehouse.pipeline.publish.PublishResult
     publish_seconds: float = 0.0
     docs_index: Path | None = None
     report_page: Path | None = None  # the dashboard written after the publish
     report_error: str | None = None
+    dbt_log: Path | None = None  # dbt's log when it is not streamed (lw build without --verbose)
+    # dbt test name -> why its warning is expected (the demo sample's planted defects)
+    intended_warnings: dict[str, str] = field(default_factory=dict)
 
 
 def default_docs_dir() -> Path:
@@ -131,12 +135,14 @@ def save_history(serving: Path, volumes: dict[str, dict[str, int]]) -> None:
 
 
 def _run(args: list[str], paths: Paths, target: str | None,
-         inputs: BuildInputs | None) -> StepResult:
-    """run_dbt with the build's vars and target path; the summary shows the plain command."""
+         inputs: BuildInputs | None, *, dbt_log: Path | None = None,
+         label: str | None = None) -> StepResult:
+    """run_dbt with the build's vars and target path; the summary shows the plain command.
+    dbt_log: dbt's log goes there, with a progress line named `label` (run_dbt)."""
     if inputs is None:
-        return run_dbt(args, paths, target)
+        return run_dbt(args, paths, target, log_file=dbt_log, label=label)
     try:
-        step = run_dbt([*args, *inputs.dbt_args()], paths, target)
+        step = run_dbt([*args, *inputs.dbt_args()], paths, target, log_file=dbt_log, label=label)
     except BuildError as error:  # name the sources file, not its vars JSON
         raise BuildError(str(error).replace(
             " ".join(inputs.dbt_args()), f"(vars and target of {inputs.declaration})")) from None
@@ -145,7 +151,8 @@ def _run(args: list[str], paths: Paths, target: str | None,
 
 
 def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool,
-               inputs: BuildInputs | None = None, verb: str = "build") -> StepResult:
+               inputs: BuildInputs | None = None, verb: str = "build",
+               dbt_log: Path | None = None) -> StepResult:
     """`dbt build` of the layer (verb "test": its data tests only, on what is built)."""
     # Unit tests check the SQL's logic on fixed inputs, not the data: they run in
     # `make test` (the plain `dbt build` of pytests/test_incremental.py), not in every
@@ -157,11 +164,11 @@ def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: boo
     if full_refresh and verb == "build":
         args.append("--full-refresh")
     try:
-        return _run(args, paths, target, inputs)
+        return _run(args, paths, target, inputs, dbt_log=dbt_log, label=layer.name)
     except BuildError as error:
         explained = []
         if layer.name == "staging":
-            from lifecycle_warehouse.landing_diagnosis import unstaged_files
+            from lifecycle_warehouse.pipeline.landing_diagnosis import unstaged_files
 
             explained = unstaged_files(paths.database, paths.landing_dir,
                                        inputs.dbt_vars if inputs else None)
@@ -183,20 +190,24 @@ def gated_build(
     docs_dir: Path | None = None,
     inputs: BuildInputs | None = None,
     audit_only: bool = False,
+    dbt_log: Path | None = None,
 ) -> BuildReport:
     """Builds, gates and publishes; raises BuildError / GateFailed on the first failure.
 
     inputs: a sources file's build (lw build --sources); None: the demo sources in the
     landing directory. audit_only (`lw publish`): build nothing; run every layer's dbt
     tests and gates on the database as a plain `dbt build` left it, then publish.
-    One build per database at a time (lifecycle_warehouse.build_lock):
+    dbt_log: dbt's log is appended there and each dbt command shows one progress line
+    (None: dbt logs to the terminal).
+    One build per database at a time (lifecycle_warehouse.pipeline.build_lock):
     the lock is held from the first check to the publish."""
-    from lifecycle_warehouse.build_lock import build_lock
+    from lifecycle_warehouse.pipeline.build_lock import build_lock
 
     with build_lock(paths.database):
         return _gated_build(paths, serving, keep=keep, target=target,
                             full_refresh=full_refresh, publish_result=publish_result,
-                            docs_dir=docs_dir, inputs=inputs, audit_only=audit_only)
+                            docs_dir=docs_dir, inputs=inputs, audit_only=audit_only,
+                            dbt_log=dbt_log)
 
 
 def private_database(database: Path) -> None:
@@ -220,27 +231,28 @@ def private_database(database: Path) -> None:
 
 def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
                  full_refresh: bool, publish_result: bool, docs_dir: Path | None,
-                 inputs: BuildInputs | None, audit_only: bool) -> BuildReport:
-    from lifecycle_warehouse.gates import run_gx_gate, volume_snapshot
-    from lifecycle_warehouse.gates.config import (
+                 inputs: BuildInputs | None, audit_only: bool,
+                 dbt_log: Path | None = None) -> BuildReport:
+    from lifecycle_warehouse.pipeline.gates.config import (
         DEMO_DECLARATION,
         demo_gate_bounds,
         load_gate_config,
     )
+    from lifecycle_warehouse.pipeline.gates.gx import run_gx_gate, volume_snapshot
 
     if audit_only and not paths.database.exists():
         raise BuildError(f"No build database at {paths.database}. Fix: build it first "
                          "(`dbt build`, or `lw build`, which also publishes)")
     private_database(paths.database)
     if publish_result:  # refuse now what could not be published after the build
-        from lifecycle_warehouse.publish import check_serving_target
+        from lifecycle_warehouse.pipeline.publish import check_serving_target
 
         check_serving_target(serving)
     if inputs is None or inputs.demo_sources:
         demo_sources = inputs.demo_sources if inputs else None
         require_landing(paths, demo_sources)
         if not audit_only:  # every contract column in every file, before any model runs
-            from lifecycle_warehouse.landing_check import check_landing_files
+            from lifecycle_warehouse.pipeline.landing_check import check_landing_files
 
             check_landing_files(paths.landing_dir, demo_sources)
     config = (load_gate_config(deployment=demo_gate_bounds(), deployment_source=DEMO_DECLARATION)
@@ -250,19 +262,25 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
                                declared_kinds=inputs.declared_kinds))
     docs_dir = docs_dir or default_docs_dir()
     history = load_history(serving)
-    report = BuildReport(paths=paths, serving=serving)
+    report = BuildReport(paths=paths, serving=serving, dbt_log=dbt_log)
+    if inputs is None or inputs.demo_sources:
+        from lifecycle_warehouse.pipeline.landing_check import intended_test_warnings
+
+        report.intended_warnings = intended_test_warnings(paths.landing_dir)
+    # with a progress line per layer, the layer names need no log line of their own
+    step_level = logging.INFO if dbt_log is None else logging.DEBUG
     if not audit_only:
         report.seed = _run(["seed", *(["--full-refresh"] if full_refresh else [])], paths,
-                           target, inputs)
+                           target, inputs, dbt_log=dbt_log, label="seeds")
     volumes: dict[str, dict[str, int]] = {}
     for layer in LAYERS:
-        log.info("layer %s: dbt build", layer.name)
+        log.log(step_level, "layer %s: dbt build", layer.name)
         layer_report = LayerReport(layer.name)
         report.layers.append(layer_report)
         layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh, inputs,
-                                      verb="test" if audit_only else "build")
+                                      verb="test" if audit_only else "build", dbt_log=dbt_log)
         layer_report.warnings = layer_report.dbt.warnings
-        log.info("layer %s: Great Expectations gate", layer.name)
+        log.log(step_level, "layer %s: Great Expectations gate", layer.name)
         gate = run_gx_gate(layer.name, paths.database, history=history.get(layer.name),
                            config=config, docs_dir=docs_dir)
         report.docs_index = gate.docs_index or report.docs_index
@@ -281,7 +299,7 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
         if layer.name == "staging" and inputs is not None and inputs.dbt_vars.get("as_of_date"):
             check_as_of_date(paths.database, str(inputs.dbt_vars["as_of_date"]))
     if publish_result:
-        from lifecycle_warehouse.publish import publish
+        from lifecycle_warehouse.pipeline.publish import publish
 
         started = time.perf_counter()
         metadata = ({"landing_dir": str(paths.landing_dir)} if inputs is None else
@@ -332,7 +350,7 @@ def write_report_after_publish(serving: Path) -> tuple[Path | None, str | None]:
     The marts are already published (and correct) when this runs, so a failing report
     does not fail the build: the summary says what went wrong and `lw report` retries.
     """
-    from lifecycle_warehouse.report import write_report
+    from lifecycle_warehouse.report.render import write_report
 
     try:
         return write_report(serving), None
@@ -352,14 +370,18 @@ def format_gate_summary(report: BuildReport) -> str:
         checks = f"{layer.gx_checks_passed}/{layer.gx_checks_passed + layer.gx_checks_failed}"
         lines.append(f"{layer.layer:<14} {layer.dbt.seconds:>7.1f} {results:<42.42} "
                      f"{checks:>10} {layer.gx_seconds:>6.1f}")
-        lines.extend(f"    warning: {warning}" for warning in layer.warnings)
+        lines.extend(f"    warning: {warning}{_intended(warning, report.intended_warnings)}"
+                     for warning in layer.warnings)
     if report.published is not None:
         lines.append(f"{'publish':<14} {report.publish_seconds:>7.1f}")
         lines.append("")
         lines.append(f"Published {report.published.serving_db} "
                      f"(build {report.published.build_id}; versions kept in "
                      f"{report.published.serving_db.parent / 'versions'})")
-        lines.append(f"  query it: duckdb -readonly {report.published.serving_db}")
+        query = query_command(report.published.serving_db)
+        lines.append(f"  query it (read-only, as BI does): {query} \"{QUERY_EXAMPLE}\"")
+        lines.append(f"    ({query} alone lists the tables; the build database is dbt's "
+                     "working file: BI never opens it)")
         if report.published.moved_wal:
             lines.append(f"  warning: a client had opened the serving file read-write; its "
                          f"WAL was moved to {report.published.moved_wal} (BI must connect "
@@ -371,4 +393,41 @@ def format_gate_summary(report: BuildReport) -> str:
                          "shows an older build and says so; retry: lw report")
     if report.docs_index:
         lines.append(f"  Data Docs (GX validation results): {report.docs_index}")
+    if report.dbt_log:
+        lines.append(f"  dbt log: {report.dbt_log} (`lw build --verbose` streams it instead)")
     return "\n".join(lines)
+
+
+# The query the build summary suggests: every lifecycle stage and its persons.
+QUERY_EXAMPLE = ("select lifecycle_stage, count(*) as persons from marts.fct_customer_lifecycle "
+                 "group by all order by persons desc")
+
+
+def query_command(serving: Path) -> str:
+    """`lw query` on `serving` as the user can type it: the lw next to this Python (the
+    venv's), relative to the working directory when inside it (.venv/bin/lw query), with
+    --serving unless it is the default serving file."""
+    import shlex
+
+    from lifecycle_warehouse.pipeline.project import default_serving_path
+
+    lw = Path(sys.executable).parent / "lw"
+    if not lw.exists():
+        command = "lw"
+    else:
+        try:
+            command = str(lw.relative_to(Path.cwd()))
+        except ValueError:
+            command = str(lw)
+    command += " query"
+    if Path(serving).resolve() != default_serving_path():
+        command += f" --serving {shlex.quote(str(serving))}"
+    return command
+
+
+def _intended(warning: str, intended: dict[str, str]) -> str:
+    """' (intended: …)' when the warning's test is one the demo sample trips on purpose."""
+    for test, why in intended.items():
+        if warning.startswith(f"test {test}:"):
+            return f" (intended: {why})"
+    return ""

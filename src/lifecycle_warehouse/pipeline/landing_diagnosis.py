@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from lifecycle_warehouse.landing_check import LandingContract, load_contracts
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.landing_check import LandingContract, load_contracts
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 # demo sources staged incrementally: staging model and key (as in macro lw_landing_tables)
 INCREMENTAL_SOURCES = {

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/lifecycle_warehouse/pipeline/
 PROFILES_DIR = PROJECT_ROOT / "profiles"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
@@ -54,6 +54,12 @@ class Paths:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DO_NOT_TRACK": "1",
         }
+
+
+def default_serving_path() -> Path:
+    """The file BI reads: env LW_SERVING_PATH, else data/serving/lifecycle.duckdb."""
+    default = PROJECT_ROOT / "data" / "serving" / "lifecycle.duckdb"
+    return Path(os.environ.get("LW_SERVING_PATH", default)).resolve()
 
 
 def missing_landing_sources(landing_dir: Path) -> list[str]:

@@ -58,13 +58,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lifecycle_warehouse.audiences import (
+from lifecycle_warehouse.activation.audiences import (
     CHANGES_TABLE,
     export_restricted_contacts,
     restricted_contacts_path,
     write_audience_changes,
 )
-from lifecycle_warehouse.runner import BuildError
+from lifecycle_warehouse.pipeline.runner import BuildError
 
 log = logging.getLogger(__name__)
 
@@ -761,12 +761,12 @@ def _move_wal_aside(serving_db: Path, why: str) -> Path:
 
 @contextlib.contextmanager
 def _exclusive(serving_db: Path, operation: str) -> Iterator[None]:
-    """One publish / rollback per serving file at a time (lifecycle_warehouse.locks).
+    """One publish / rollback per serving file at a time (lifecycle_warehouse.pipeline.locks).
 
     Waits up to LW_PUBLISH_LOCK_TIMEOUT seconds (default 300) for another holder, then a
     PublishError naming it (the holder writes its operation and PID into the lock file).
     """
-    from lifecycle_warehouse.locks import LockHeld, advisory_lock
+    from lifecycle_warehouse.pipeline.locks import LockHeld, advisory_lock
 
     raw = os.environ.get(LOCK_TIMEOUT_ENV, "")
     try:

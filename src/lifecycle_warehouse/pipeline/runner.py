@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import os
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle_warehouse.project import (
+from lifecycle_warehouse.pipeline.project import (
     LANDING_FOLDER_OF_SOURCE,
     PROFILES_DIR,
     PROJECT_ROOT,
@@ -89,21 +90,79 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_dbt(args: list[str], paths: Paths, target: str | None = None) -> StepResult:
-    """Runs one dbt command in-process; raises BuildError when it does not succeed."""
+def dbt_log_path(database: Path) -> Path:
+    """Where `lw build` (without --verbose) writes dbt's log: next to the build database,
+    `<database>.dbt.log` (e.g. data/build/lifecycle.duckdb.dbt.log)."""
+    return database.with_name(database.name + ".dbt.log")
+
+
+class DbtProgress:
+    """A dbtRunner callback: dbt's console lines to `log_file` (appended), and one
+    progress line on stderr per dbt command (`label`): on a terminal a tqdm bar of the
+    nodes done, elsewhere (a CI log, a pipe) the line "<label> <done>/<total> nodes in
+    <s> s" when the command ends."""
+
+    def __init__(self, log_file: Path, label: str) -> None:
+        self.log = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.label, self.done, self.total = label, 0, 0
+        self.started = time.perf_counter()
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=None, desc=f"{label:<12}", unit="node", file=sys.stderr,
+                            dynamic_ncols=True, leave=True)
+
+    def __call__(self, event: Any) -> None:
+        info = event.info
+        if info.name == "NodeFinished":  # a model, test, seed, snapshot or unit test done
+            self.done += 1
+            if self.bar is not None:
+                self.bar.update(1)
+            return
+        total = getattr(event.data, "total", 0) if info.name == "LogStartLine" else 0
+        if total and total != self.total:
+            self.total = total
+            if self.bar is not None:
+                self.bar.total = total
+                self.bar.refresh()
+        if info.level in ("info", "warn", "error") and info.msg:
+            self.log.write(f"{info.ts.ToDatetime():%H:%M:%S}  {info.msg}\n")
+
+    def close(self) -> None:
+        self.log.close()
+        if self.bar is not None:
+            self.bar.close()
+            return
+        print(f"{self.label:<12} {self.done}/{self.total or self.done} nodes in "
+              f"{time.perf_counter() - self.started:.1f} s", file=sys.stderr, flush=True)
+
+
+def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
+            log_file: Path | None = None, label: str | None = None) -> StepResult:
+    """Runs one dbt command in-process; raises BuildError when it does not succeed.
+
+    log_file None: dbt logs to the terminal as usual. Given: dbt's console lines are
+    appended to log_file instead, and a progress bar named `label` counts the nodes."""
     from dbt.cli.main import dbtRunner
 
     full_args = [*args, "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)]
     if target:
         full_args += ["--target", target]
+    progress = None
+    if log_file is not None:
+        full_args += ["--log-level", "none"]
+        progress = DbtProgress(log_file, label or args[0])
     paths.database.parent.mkdir(parents=True, exist_ok=True)
     paths.temp_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with _environment(paths.dbt_env()):
         try:
-            outcome = dbtRunner().invoke(full_args)
+            outcome = dbtRunner(callbacks=[progress] if progress else None).invoke(full_args)
         finally:
             _release_duckdb()
+            if progress is not None:
+                progress.close()
     step = StepResult(command=" ".join(args), seconds=time.perf_counter() - started)
     results = getattr(outcome.result, "results", None) or []
     for node_result in results:
@@ -120,7 +179,8 @@ def run_dbt(args: list[str], paths: Paths, target: str | None = None) -> StepRes
         if outcome.exception is not None:
             raise BuildError(f"`dbt {step.command}` could not run: {outcome.exception}")
         raise BuildError(
-            f"`dbt {step.command}` failed:\n  " + "\n  ".join(step.failures or ["see logs/dbt.log"])
+            f"`dbt {step.command}` failed:\n  "
+            + "\n  ".join(step.failures or [f"see {log_file or 'logs/dbt.log'}"])
             + "\nFailing test rows are stored in schema test_failures of "
             + f"{paths.database}."
         )
@@ -221,10 +281,10 @@ def cdnow_dbt_args() -> tuple[list[str], list[str]]:
     """The dbt arguments of a CDNOW build on any engine: (vars, selection).
 
     Vars: the declaration sources/cdnow.yml (the generic transactions adapter, checked
-    by lifecycle_warehouse.sources before dbt runs; the file is LW_CDNOW_PATH, else the
+    by lifecycle_warehouse.pipeline.sources before dbt runs; the file is LW_CDNOW_PATH, else the
     installed lifetimes package's) and as_of_date=1998-06-30. Every model: all 9 marts.
     """
-    from lifecycle_warehouse.sources import SourceConfigError, preflight
+    from lifecycle_warehouse.pipeline.sources import SourceConfigError, preflight
 
     environ = declaration_environ(CDNOW_DECLARATION)
     try:
@@ -254,11 +314,16 @@ def segment_distribution(database: Path) -> list[tuple[str, int, float]]:
 
 
 def format_summary(
-    paths: Paths, steps: list[StepResult], seconds: float, source: str | None = None
+    paths: Paths, steps: list[StepResult], seconds: float, source: str | None = None,
+    serving: Path | None = None,
 ) -> str:
-    """A human summary: where the result is, what it holds, how long it took."""
+    """A human summary: where the result is, what it holds, how long it took.
+
+    serving: the file the build was published to, named first (what BI and queries read);
+    the build database is dbt's working file."""
     source = source or f"landing data in {paths.landing_dir}"
-    lines = [f"Built {paths.database}", f"  from {source}", ""]
+    lines = [f"Serving file (what BI reads, read-only): {serving}"] if serving else []
+    lines += [f"Built {paths.database}", f"  from {source}", ""]
     lines.append(f"{'step':<40} {'seconds':>8}  results")
     for step in steps:
         results = ", ".join(f"{n} {s}" for s, n in sorted(step.statuses.items()))
@@ -284,7 +349,8 @@ def format_summary(
         for segment, buyers, share in segment_distribution(paths.database):
             lines.append(f"{segment:<25} {buyers:>10,} {share:>7.1%}")
     lines.append("")
-    lines.append(f"Total wall time {seconds:.1f} s. Query it: duckdb -readonly {paths.database}")
+    lines.append(f"Total wall time {seconds:.1f} s. (The build database above is dbt's "
+                 "working file; BI and queries read the published serving file below.)")
     return "\n".join(lines)
 
 
@@ -298,7 +364,7 @@ def ensure_sample(paths: Paths, seed: int, persons: int, days: int, start_date: 
             f"{', '.join(missing_landing_sources(paths.landing_dir))}). Remove it or "
             "complete it; refusing to mix generated and existing files."
         )
-    from lifecycle_warehouse.generate import generate
+    from lifecycle_warehouse.generate.generator import generate
 
     log.info("No landing data in %s: generating the default sample", paths.landing_dir)
     generate(Path(paths.landing_dir), seed=seed, persons=persons, days=days, start_date=start_date)

@@ -457,7 +457,7 @@ class Declaration(_Model):
     event_sources: list[EventSource] = Field(default_factory=list)
     profile_sources: list[ProfileSource] = Field(default_factory=list)
     # Deployment bounds of the quality gates, deep-merged over quality_gates.yml (same
-    # layout: {layer: {check: bounds}}); checked by lifecycle_warehouse.gates.config.
+    # layout: {layer: {check: bounds}}); checked by lifecycle_warehouse.pipeline.gates.config.
     gates: dict[str, Any] = Field(default_factory=dict)
 
     def declared(self) -> list[tuple[str, int, _FileSource]]:
@@ -495,7 +495,7 @@ def load_declaration(path: Path, *, environ: Mapping[str, str] = os.environ) -> 
     if not isinstance(raw, dict):
         raise SourceConfigError(
             f"{path} must hold a mapping with transaction_sources. Fix: see the file format "
-            "in lifecycle_warehouse/sources.py"
+            "in lifecycle_warehouse/pipeline/sources.py"
         )
     try:
         decl = Declaration.model_validate(raw)
@@ -550,7 +550,9 @@ def _check_cross_fields(decl: Declaration) -> None:
 
 def _seed_taxonomies() -> set[str]:
     """The taxonomies (values of `source`) of seeds/event_taxonomy.csv."""
-    seed = Path(__file__).resolve().parents[2] / "seeds" / "event_taxonomy.csv"
+    from lifecycle_warehouse.pipeline.project import SEEDS_DIR
+
+    seed = SEEDS_DIR / "event_taxonomy.csv"
     with seed.open(encoding="utf-8") as handle:
         return {row["source"] for row in csv.DictReader(handle)}
 
@@ -679,8 +681,8 @@ def _ident(name: str) -> str:
 
 def _check_line_lengths(source: _FileSource, file: Path) -> None:
     """A line longer than dbt's line reader holds (16 MiB) is refused before dbt runs."""
-    from lifecycle_warehouse.landing_check import _check_line_lengths as check
-    from lifecycle_warehouse.runner import BuildError
+    from lifecycle_warehouse.pipeline.landing_check import _check_line_lengths as check
+    from lifecycle_warehouse.pipeline.runner import BuildError
 
     try:
         check(file)
@@ -695,7 +697,7 @@ def _csv_rows(source: _FileSource, file: Path) -> tuple[list[str], list[list[str
     delimiter, quote = opts.delimiter or ",", opts.quote or chr(34)
     names: list[str] | None = None if opts.header else list(opts.columns or [])
     rows: list[list[str]] = []
-    from lifecycle_warehouse.landing_check import open_binary
+    from lifecycle_warehouse.pipeline.landing_check import open_binary
 
     with open_binary(file) as handle:
         for raw in handle:
@@ -742,7 +744,7 @@ def _relation(con: duckdb.DuckDBPyConnection, source: _FileSource, file: Path) -
     if exists:
         return table
     if source.format == "json":
-        from lifecycle_warehouse.landing_check import json_object_lines
+        from lifecycle_warehouse.pipeline.landing_check import json_object_lines
 
         objects = json_object_lines(f)
         structure = con.execute(

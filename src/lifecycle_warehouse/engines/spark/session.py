@@ -5,7 +5,7 @@ dbt-spark runs Python models only on Databricks (job or all-purpose clusters). W
 can simply run there: `install()` adds a `session` submission method that executes the
 compiled model code (the model, dbt's ref/source helpers and its write-back) with that
 session, and makes it the default when the profile uses the session method. Installed
-by `lw spark-build`; `python -m lifecycle_warehouse.spark_session <dbt args>` runs any
+by `lw spark-build`; `python -m lifecycle_warehouse.engines.spark.session <dbt args>` runs any
 dbt command with it.
 """
 
@@ -55,7 +55,8 @@ def install() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lifecycle_warehouse.spark_session <dbt args>`: dbt with `session` installed."""
+    """`python -m lifecycle_warehouse.engines.spark.session <dbt args>`: dbt with `session`
+    installed."""
     import sys
 
     from dbt.cli.main import dbtRunner

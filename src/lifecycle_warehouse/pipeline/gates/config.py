@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "quality_gates.yml"
 OVERRIDE_ENV = "LW_GATES_CONFIG"

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle_warehouse.gates.config import (
+from lifecycle_warehouse.pipeline.gates.config import (
     LAYERS,
     GateConfig,
     GateConfigError,
     load_gate_config,
 )
-from lifecycle_warehouse.gates.suites import LAYER_CHECKS, Check, row_counts
+from lifecycle_warehouse.pipeline.gates.suites import LAYER_CHECKS, Check, row_counts
 
 __all__ = [
     "LAYERS",
@@ -230,8 +230,8 @@ def _validate(layer: str, checks: list[Check], docs_dir: Path, keep_runs: int):
     suite = gx.ExpectationSuite(
         name=suite_name,
         meta={"notes": f"Quality gate of the {layer} layer: one column per check, measured "
-                       "with SQL aggregates (lifecycle_warehouse.gates.suites); bounds from "
-                       "quality_gates.yml."},
+                       "with SQL aggregates (lifecycle_warehouse.pipeline.gates.suites); "
+                       "bounds from quality_gates.yml."},
     )
     for check in checks:
         suite.add_expectation(gx.expectations.ExpectColumnMaxToBeBetween(

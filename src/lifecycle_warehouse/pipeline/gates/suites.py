@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from lifecycle_warehouse.gates.config import Bounds, LayerConfig, ShareBounds
+from lifecycle_warehouse.pipeline.gates.config import Bounds, LayerConfig, ShareBounds
 
 LAYER_SCHEMAS = {
     "staging": ("staging",),
