@@ -73,5 +73,5 @@ def sample_build(tmp_path_factory):
                          "LW_GX_DOCS_DIR": str(root / "gx_docs")})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     manifest = json.loads((landing / "manifest.json").read_text())
-    return {"manifest": manifest, "stdout": result.stdout, "database": database,
-            "landing": landing, "serving": serving}
+    return {"manifest": manifest, "stdout": result.stdout, "stderr": result.stderr,
+            "database": database, "landing": landing, "serving": serving}

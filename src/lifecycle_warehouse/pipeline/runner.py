@@ -151,7 +151,11 @@ def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
         full_args += ["--target", target]
     progress = None
     if log_file is not None:
+        # console quiet; dbt's own debug file log (logs/dbt.log) stays as it was (dbt would
+        # otherwise give the file the console's level)
         full_args += ["--log-level", "none"]
+        if "DBT_LOG_LEVEL_FILE" not in os.environ:
+            full_args += ["--log-level-file", "debug"]
         progress = DbtProgress(log_file, label or args[0])
     paths.database.parent.mkdir(parents=True, exist_ok=True)
     paths.temp_dir.mkdir(parents=True, exist_ok=True)
