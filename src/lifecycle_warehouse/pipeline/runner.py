@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -96,6 +97,9 @@ def dbt_log_path(database: Path) -> Path:
     return database.with_name(database.name + ".dbt.log")
 
 
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class DbtProgress:
     """A dbtRunner callback: dbt's console lines to `log_file` (appended), and one
     progress line on stderr per dbt command (`label`): on a terminal a tqdm bar of the
@@ -127,7 +131,8 @@ class DbtProgress:
                 self.bar.total = total
                 self.bar.refresh()
         if info.level in ("info", "warn", "error") and info.msg:
-            self.log.write(f"{info.ts.ToDatetime():%H:%M:%S}  {info.msg}\n")
+            message = _ANSI_COLOUR.sub("", info.msg)  # a file, not a terminal
+            self.log.write(f"{info.ts.ToDatetime():%H:%M:%S}  {message}\n")
 
     def close(self) -> None:
         self.log.close()
