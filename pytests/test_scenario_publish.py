@@ -52,7 +52,7 @@ FAKE_BUILD = textwrap.dedent("""
     import lifecycle_warehouse.pipeline.gates.gx as gates
     from lifecycle_warehouse.pipeline.runner import StepResult
 
-    def fake_dbt(args, paths, target=None):
+    def fake_dbt(args, paths, target=None, **options):  # options: log_file, label
         print("fake dbt", args[0], file=sys.stderr, flush=True)
         return StepResult(" ".join(args), 0.0, Counter(success=1))
 
