@@ -1,8 +1,8 @@
 """Predictive lifecycle: BG/NBD + Gamma-Gamma on the lifetimes-compatible summary.
 
 One implementation for the dbt Python model `int_person_clv_predictions` and the CDNOW
-holdout validation (`lw clv-holdout`, pytests/test_clv_holdout.py), so the model that is
-validated is the model that is built.
+holdout validation (`lifecycle_warehouse.clv.validation`, `lw clv-holdout`,
+pytests/test_clv_holdout.py), so the model that is validated is the model that is built.
 
 Inputs per person (freq='D', as in int_person_value_metrics): frequency (repeat purchase
 days), recency (days first -> last purchase day), T (days first purchase day -> as of)

@@ -1,7 +1,7 @@
 """Write–audit–publish, the publishing half: copy the audited marts to the serving file.
 
 BI tools read one DuckDB file, the *serving file* (default data/serving/lifecycle.duckdb,
-`publish_command.default_serving_path`). DuckDB allows one read-write process or many
+`pipeline.project.default_serving_path`). DuckDB allows one read-write process or many
 read-only ones on a file, never both, so nobody can read the build database while dbt
 writes it. Publishing therefore never writes the serving file in place:
 

@@ -1,4 +1,7 @@
-"""`lw report`: the lifecycle dashboard, one static HTML file read from the published marts.
+"""`lw report`, the data half: what the dashboard shows, read from the published marts.
+
+`load_report_data(serving_db)` reads every section below from the serving file
+(read-only) into plain Python values; `report.render` turns them into the page.
 
 A marketing analyst opens `data/serving/lifecycle_report.html` in a browser: no server,
 no SQL, no login; it works offline (plotly.js is inlined) and can be mailed or hosted
