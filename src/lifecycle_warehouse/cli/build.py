@@ -118,9 +118,6 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
     serving = (args.serving or default_serving_path()).resolve()
     # dbt's log to a file and one progress line per layer, unless --verbose
     dbt_log = None if args.stream_dbt else dbt_log_path(paths.database)
-    if dbt_log is not None:
-        dbt_log.parent.mkdir(parents=True, exist_ok=True)
-        dbt_log.write_text("", encoding="utf-8")  # this build's log only
     try:
         inputs = build_inputs(declaration, as_of_date=args.as_of_date,
                               extra_vars=parse_vars(args.vars))
@@ -131,8 +128,9 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
                              inputs=inputs, audit_only=audit_only, dbt_log=dbt_log)
     except BuildError as error:
         print(f"lw {'publish' if audit_only else 'build'} failed: {error}", file=sys.stderr)
-        if dbt_log is not None and dbt_log.stat().st_size:
-            print(f"The full dbt log: {dbt_log}", file=sys.stderr)
+        log_file = getattr(error, "dbt_log", None)  # set once the build held its lock
+        if log_file is not None and log_file.is_file() and log_file.stat().st_size:
+            print(f"The full dbt log: {log_file}", file=sys.stderr)
         return 1
     steps = [step for step in (report.seed, *(layer.dbt for layer in report.layers)) if step]
     served = report.published.serving_db if report.published is not None else None

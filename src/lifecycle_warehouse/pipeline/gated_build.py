@@ -204,10 +204,16 @@ def gated_build(
     from lifecycle_warehouse.pipeline.build_lock import build_lock
 
     with build_lock(paths.database):
-        return _gated_build(paths, serving, keep=keep, target=target,
-                            full_refresh=full_refresh, publish_result=publish_result,
-                            docs_dir=docs_dir, inputs=inputs, audit_only=audit_only,
-                            dbt_log=dbt_log)
+        if dbt_log is not None:  # this build's log only; under the lock, so a refused
+            dbt_log.write_text("", encoding="utf-8")  # second build keeps the first's
+        try:
+            return _gated_build(paths, serving, keep=keep, target=target,
+                                full_refresh=full_refresh, publish_result=publish_result,
+                                docs_dir=docs_dir, inputs=inputs, audit_only=audit_only,
+                                dbt_log=dbt_log)
+        except BuildError as error:
+            error.dbt_log = dbt_log  # the caller names it with the error
+            raise
 
 
 def private_database(database: Path) -> None:
