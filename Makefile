@@ -97,7 +97,7 @@ lint-sql: $(STAMP_TEST)
 	$(BIN)/sqlfluff lint models tests analyses --processes 2
 
 lint-python: $(STAMP_TEST)
-	$(BIN)/ruff check scripts pytests
+	$(BIN)/ruff check src pytests
 
 clean:
 	rm -rf target logs data/build data/tmp

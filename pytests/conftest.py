@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.build_command import SAMPLE
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import run_dbt
+from lifecycle_warehouse.cli.build import SAMPLE
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import run_dbt
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -73,5 +73,5 @@ def sample_build(tmp_path_factory):
                          "LW_GX_DOCS_DIR": str(root / "gx_docs")})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     manifest = json.loads((landing / "manifest.json").read_text())
-    return {"manifest": manifest, "stdout": result.stdout, "database": database,
-            "landing": landing, "serving": serving}
+    return {"manifest": manifest, "stdout": result.stdout, "stderr": result.stderr,
+            "database": database, "landing": landing, "serving": serving}

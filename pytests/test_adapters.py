@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 FORMATS = PROJECT_ROOT / "pytests" / "fixtures" / "formats"

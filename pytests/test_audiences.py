@@ -1,4 +1,4 @@
-"""Audience changes and restricted contacts at publish (lifecycle_warehouse.audiences).
+"""Audience changes and restricted contacts at publish (lifecycle_warehouse.activation.audiences).
 
 Hand-made build databases in tmp_path: schema marts with fct_audience_membership rows
 written out here, schema restricted with raw contact points. Every expected change is
@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.audiences import restricted_contacts_path
-from lifecycle_warehouse.publish import publish, rollback
+from lifecycle_warehouse.activation.audiences import restricted_contacts_path
+from lifecycle_warehouse.pipeline.publish import publish, rollback
 
 MEMBERSHIP_DDL = """
 create table marts.fct_audience_membership(
@@ -179,7 +179,7 @@ def test_a_build_without_audience_models_publishes_no_change_table(tmp_path, ser
 def test_a_sources_file_allow_empty_adds_to_the_project_list(monkeypatch):
     """A declared build that allows one more empty mart keeps the tables quality_gates.yml
     allows (a campaign not yet started, nobody declining); it used to replace the list."""
-    from lifecycle_warehouse.gates.config import OVERRIDE_ENV, load_gate_config
+    from lifecycle_warehouse.pipeline.gates.config import OVERRIDE_ENV, load_gate_config
 
     monkeypatch.delenv(OVERRIDE_ENV, raising=False)
     config = load_gate_config(deployment={

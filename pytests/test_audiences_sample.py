@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from conftest import run_lw
-from lifecycle_warehouse.publish import publish
+from lifecycle_warehouse.pipeline.publish import publish
 
 DAY_1, DAY_2 = "2025-12-30", "2025-12-31"
 TRIGGERS = ("browse_abandoned", "cart_abandoned", "decline_alert", "first_purchase_not_repeated")

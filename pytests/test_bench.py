@@ -9,7 +9,7 @@ import math
 import duckdb
 import pytest
 
-from lifecycle_warehouse import bench
+from lifecycle_warehouse.devtools import bench
 
 pytestmark = pytest.mark.e2e
 

@@ -26,8 +26,8 @@ import math
 import duckdb
 import pytest
 
-from lifecycle_warehouse.holdout import holdout_unit
-from lifecycle_warehouse.project import SEEDS_DIR
+from lifecycle_warehouse.activation.holdout import holdout_unit
+from lifecycle_warehouse.pipeline.project import SEEDS_DIR
 
 CAMPAIGN = "winback_2025_09"
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.runner import CDNOW_AS_OF_DATE, cdnow_database
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.runner import CDNOW_AS_OF_DATE, cdnow_database
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 SEGMENTS = (
@@ -232,7 +232,7 @@ def test_rfm_segments_are_what_the_cohort_implies(built):
 def test_clv_predictions_in_the_marts(built):
     """The marts carry int_person_clv_predictions: every CDNOW buyer scored, the same
     numbers as lifecycle_warehouse.clv on the mart's own frequency / recency / T."""
-    from lifecycle_warehouse import clv
+    from lifecycle_warehouse.clv import model as clv
 
     value = _df(built, "select person_id, frequency, recency, t, monetary_value, p_alive, "
                        "churn_probability, expected_purchases_90d, expected_average_value, "

@@ -17,7 +17,7 @@ from lifetimes import BetaGeoFitter
 from scipy import integrate
 from scipy.special import beta
 
-from lifecycle_warehouse.clv import FittedModels, expected_purchases
+from lifecycle_warehouse.clv.model import FittedModels, expected_purchases
 
 R, ALPHA, A, B = 0.39645572735413154, 15.3735878999903, 0.06527499922236038, 0.6174761035333628
 

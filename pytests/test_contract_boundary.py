@@ -12,7 +12,7 @@ import re
 
 import yaml
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 MODELS = PROJECT_ROOT / "models"
 DOWNSTREAM = ("intermediate", "marts", "semantic")  # intermediate/ holds identity/

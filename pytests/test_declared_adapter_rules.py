@@ -19,7 +19,7 @@ import textwrap
 import duckdb
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 ORDERS = """\
 invoice,customer,email,at,qty,price,cur,state,refund

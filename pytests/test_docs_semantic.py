@@ -25,7 +25,7 @@ import duckdb
 import pytest
 import yaml
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]

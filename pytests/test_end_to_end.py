@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,8 @@ import duckdb
 import pytest
 
 from conftest import run_lw as lw
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.runner import run_dbt
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.runner import run_dbt
 
 SOURCE_OF = {
     "web_events": "web",
@@ -117,6 +118,39 @@ def test_late_rows_are_kept_and_flagged(built, landing_name, table):
         f"select count(*) from staging.{table} where is_late_arriving"
     ).fetchone()[0]
     assert late == built["manifest"]["defects"][landing_name]["late_arriving"]
+
+
+def test_build_prints_a_progress_line_per_layer_and_logs_dbt_to_a_file(built):
+    # not a terminal here: one "<step> <done>/<total> nodes in <s> s" line per dbt step
+    progress = re.findall(r"^(\S+) +(\d+)/(\d+) nodes in [\d.]+ s$", built["stderr"], re.M)
+    assert [step for step, _, _ in progress] == ["seeds", "staging", "intermediate", "marts"]
+    assert all(int(done) == int(total) > 0 for _, done, total in progress)
+    assert "FutureWarning" not in built["stderr"] and "Traceback" not in built["stderr"]
+    # dbt's stream is in the log file the summary names, not on the terminal
+    log = Path(f"{built['database']}.dbt.log")
+    assert f"dbt log: {log} " in built["stdout"]
+    # dbt's closing line of each command: seed and the 3 layers
+    assert len(re.findall(r"  Completed (successfully|with \d+ warnings?)", log.read_text())) == 4
+    assert "  Completed " not in built["stdout"] + built["stderr"]
+    # the summary names the serving file first, and no query of the build database
+    assert built["stdout"].startswith(f"Serving file (what BI reads, read-only): "
+                                      f"{built['serving']}\n")
+    assert f"duckdb -readonly {built['database']}" not in built["stdout"]
+
+
+def test_planted_drift_warnings_say_they_are_intended(built):
+    intended = "intended: `lw generate` plants this schema drift in the demo sample"
+    drift_files = sorted((built["landing"] / "web_events").glob("*-drift.parquet"))
+    assert drift_files
+    for file in drift_files:
+        assert f"{file}: extra column(s) experiment_variant" in built["stderr"]
+    assert built["stderr"].count(intended) == len(drift_files)
+    warning = next(line for line in built["stdout"].splitlines()
+                   if "web_landing_has_no_unexpected_columns: warn" in line)
+    assert intended in warning
+    # the other staging warning is not planted on purpose and is not called intended
+    assert all(intended not in line for line in built["stdout"].splitlines()
+               if "warning: test relationships_" in line)
 
 
 def test_schema_drift_column_is_tolerated_and_reported(built):

@@ -1,4 +1,4 @@
-"""`lw export` (lifecycle_warehouse.export) on a hand-made serving file.
+"""`lw export` (lifecycle_warehouse.activation.export) on a hand-made serving file.
 
 The serving file has the contract tables with a handful of rows written here by hand
 (meta.publish_info, marts.fct_audience_membership, marts.fct_audience_changes) and a
@@ -28,16 +28,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse import cli
-from lifecycle_warehouse.audiences import restricted_contacts_path
-from lifecycle_warehouse.export import (
+from lifecycle_warehouse.activation.audiences import restricted_contacts_path
+from lifecycle_warehouse.activation.export import (
     EXAMPLE_CONFIG_PATH,
     ExportConfig,
     ExportError,
     export_all,
     load_config,
 )
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.cli import app as cli
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 BUILD = "20251001T060000000Z-aaaaaa"
 PREVIOUS = "20250930T060000000Z-bbbbbb"
@@ -83,7 +83,7 @@ EXTERNAL = {c[0]: (c[1], c[2]) for c in CONTACTS}
 
 # `lw export` in a subprocess, its parser only (the rest of the CLI is not needed here)
 EXPORT_ONLY_CLI = (
-    "import argparse, sys; from lifecycle_warehouse import export; "
+    "import argparse, sys; from lifecycle_warehouse.cli import export; "
     "parser = argparse.ArgumentParser(prog='lw'); export.add_parser(parser.add_subparsers()); "
     "args = parser.parse_args(); sys.exit(args.handler(args))"
 )

@@ -1,4 +1,4 @@
-"""Great Expectations quality gates (lifecycle_warehouse.gates) on small DuckDB files.
+"""Great Expectations quality gates (lifecycle_warehouse.pipeline.gates.gx) on small DuckDB files.
 
 Each test builds a tiny database with just the tables and columns the suites read (a
 few hundred rows, made with SQL), optionally breaks one thing, and runs one layer's
@@ -17,7 +17,8 @@ import duckdb
 import pytest
 import yaml
 
-from lifecycle_warehouse.gates import (
+from lifecycle_warehouse.pipeline.gates.config import DEFAULT_CONFIG_PATH, OVERRIDE_ENV
+from lifecycle_warehouse.pipeline.gates.gx import (
     CheckResult,
     GateConfigError,
     GateReport,
@@ -25,8 +26,7 @@ from lifecycle_warehouse.gates import (
     run_gx_gate,
     volume_snapshot,
 )
-from lifecycle_warehouse.gates.config import DEFAULT_CONFIG_PATH, OVERRIDE_ENV
-from lifecycle_warehouse.project import PROJECT_ROOT, Paths
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
 
 # the default build (data/build/lifecycle.duckdb, or env LW_DUCKDB_PATH like `lw build`)
 REAL_DATABASE = Paths.default().database

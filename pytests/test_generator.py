@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.generate import DefectRates, LandingDirNotEmpty, generate
-from lifecycle_warehouse.generate.config import SEEDS_DIR, SOURCES
+from lifecycle_warehouse.generate.config import SEEDS_DIR, SOURCES, DefectRates
+from lifecycle_warehouse.generate.generator import LandingDirNotEmpty, generate
 
 LW = Path(sys.executable).with_name("lw")
 

@@ -16,13 +16,13 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
+from lifecycle_warehouse.activation.holdout import is_holdout
 from lifecycle_warehouse.generate.campaign import planted_campaigns
 from lifecycle_warehouse.generate.catalog import Catalog
 from lifecycle_warehouse.generate.chunk import RNG_PERSONS, build_chunk
 from lifecycle_warehouse.generate.config import Behaviour, DefectRates, GeneratorConfig, load_seeds
 from lifecycle_warehouse.generate.messaging import Campaigns
 from lifecycle_warehouse.generate.persons import REGISTERED, sample_persons
-from lifecycle_warehouse.holdout import is_holdout
 
 PERSONS = 3000
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from lifecycle_warehouse.runner import BuildError
+from lifecycle_warehouse.pipeline.runner import BuildError
 
 QUARANTINE_TEST = "test_name:accepted_values_by_group"
 

@@ -2,7 +2,7 @@
 data give identical marts.
 
 The landing data (a generated sample) is split by `_loaded_at` into four loads
-(lifecycle_warehouse.landing_batches): the incremental warehouse is built on load 1,
+(lifecycle_warehouse.devtools.landing_batches): the incremental warehouse is built on load 1,
 then loads 2, 3 and 4 land one after the other, each followed by an incremental
 `dbt build`. Some rows loaded shortly before each cut are held back to the next load
 (files landing out of order, inside var incremental_lookback_hours); the sample also
@@ -20,9 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.landing_batches import split_landing
-from lifecycle_warehouse.project import Paths
-from lifecycle_warehouse.runner import run_dbt
+from lifecycle_warehouse.devtools.landing_batches import split_landing
+from lifecycle_warehouse.pipeline.project import Paths
+from lifecycle_warehouse.pipeline.runner import run_dbt
 from test_end_to_end import lw
 
 pytestmark = pytest.mark.e2e

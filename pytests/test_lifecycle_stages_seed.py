@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle_warehouse.gates.config import parse_gate_config
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.report import STAGE_COLOURS, STAGES, stage_definitions
+from lifecycle_warehouse.pipeline.gates.config import parse_gate_config
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.report.data import STAGE_COLOURS, STAGES, stage_definitions
 
 SEED = PROJECT_ROOT / "seeds" / "lifecycle_stages.csv"
 MACRO = PROJECT_ROOT / "macros" / "lifecycle" / "lw_lifecycle_stage.sql"
@@ -179,7 +179,7 @@ def test_the_gates_expect_the_seed_stages():
 
 
 def test_a_listed_expected_wins_over_the_seed_and_a_bad_seed_is_an_error():
-    from lifecycle_warehouse.gates.config import GateConfigError
+    from lifecycle_warehouse.pipeline.gates.config import GateConfigError
 
     listed = {"marts": {"lifecycle_stage_shares": {
         "expected": ["new", "active"], "expected_seed": {"seed": "lifecycle_stages",

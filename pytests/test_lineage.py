@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle_warehouse.project import PROFILES_DIR, PROJECT_ROOT
-from lifecycle_warehouse.sources import preflight
+from lifecycle_warehouse.pipeline.project import PROFILES_DIR, PROJECT_ROOT
+from lifecycle_warehouse.pipeline.sources import preflight
 
 DBT = Path(sys.executable).parent / "dbt"
 LOOPS_OVER_EVERY_LANDING_SOURCE = {"stg_landing__row_counts", "stg_landing__quarantined_rows"}

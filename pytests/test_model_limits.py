@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.sources import DEMO_SOURCES, preflight
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.sources import DEMO_SOURCES, preflight
 
 LIMITS = yaml.safe_load((PROJECT_ROOT / "model_limits.yml").read_text())
 EXCEPTIONS = {(entry["model"], entry["rule"]): entry for entry in LIMITS["exceptions"]}

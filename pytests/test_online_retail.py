@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 DATA = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
 AS_OF = "2011-12-09"

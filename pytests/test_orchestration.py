@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 if os.environ.get("CI"):
     import dagster as dg  # CI installs .[dev,orchestration]: never skip there
@@ -33,7 +33,7 @@ else:
     dg = pytest.importorskip("dagster", reason="pip install -e '.[orchestration]'")
 pytest.importorskip("dagster_dbt", reason="pip install -e '.[orchestration]'")
 
-from lifecycle_warehouse import orchestration  # noqa: E402
+from lifecycle_warehouse.orchestration import assets as orchestration  # noqa: E402
 
 # the generator always injects defects, so some rows are quarantined (asserted below)
 IMPOSSIBLE_STAGING_GATE = "staging:\n  quarantine_share:\n    max: 0.0\n"

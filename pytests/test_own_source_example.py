@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 EXAMPLE_PAGE = PROJECT_ROOT / "docs" / "own_source_example.md"
 EXAMPLE = PROJECT_ROOT / "examples" / "my_shop"

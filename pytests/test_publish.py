@@ -20,15 +20,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle_warehouse import publish as publish_module
-from lifecycle_warehouse.publish import (
+from lifecycle_warehouse.cli import rollback as rollback_command
+from lifecycle_warehouse.cli import versions as versions_command
+from lifecycle_warehouse.pipeline import publish as publish_module
+from lifecycle_warehouse.pipeline.project import default_serving_path
+from lifecycle_warehouse.pipeline.publish import (
     PublishError,
     current_build_id,
     list_versions,
     publish,
     rollback,
 )
-from lifecycle_warehouse.publish_command import add_parsers, default_serving_path
 
 AS_OF = "2025-12-31"
 
@@ -352,7 +354,9 @@ def test_cli_versions_and_rollback(tmp_path: Path, serving: Path, capsys, monkey
     publish(make_build(tmp_path / "b1.duckdb", version=1), serving, build_id="20250101-a")
     publish(make_build(tmp_path / "b2.duckdb", version=2), serving, build_id="20250102-b")
     parser = argparse.ArgumentParser(prog="lw")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    versions_command.add_parser(sub)
+    rollback_command.add_parser(sub)
 
     args = parser.parse_args(["versions", "--serving", str(serving)])
     assert args.handler(args) == 0

@@ -19,17 +19,15 @@ import duckdb
 import pytest
 
 from conftest import run_lw
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.report import (
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.report.data import (
     REPORT_NAME,
     STAGES,
     base_currency,
-    find_chromium,
     load_report_data,
-    page_height,
-    render_report,
     stage_definitions,
 )
+from lifecycle_warehouse.report.render import find_chromium, page_height, render_report
 
 
 def embedded_data(page: str) -> dict:

@@ -21,7 +21,7 @@ import hashlib
 import pytest
 
 from landing_fixtures import write_landing
-from lifecycle_warehouse.runner import BuildError
+from lifecycle_warehouse.pipeline.runner import BuildError
 
 
 def sha(value: str) -> str:

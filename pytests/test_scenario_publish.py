@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from landing_fixtures import write_landing
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.publish import (
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.publish import (
     PublishError,
     check_serving_target,
     current_build_id,
@@ -35,7 +35,8 @@ from lifecycle_warehouse.publish import (
     publish,
     published_marker,
 )
-from lifecycle_warehouse.report import REPORT_NAME, dashboard_build_id, dashboard_status
+from lifecycle_warehouse.report.data import REPORT_NAME
+from lifecycle_warehouse.report.render import dashboard_build_id, dashboard_status
 from test_publish import make_build, query
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
@@ -47,11 +48,11 @@ FAKE_BUILD = textwrap.dedent("""
     from collections import Counter
     from types import SimpleNamespace
 
-    import lifecycle_warehouse.gated_build as gated_build
-    import lifecycle_warehouse.gates as gates
-    from lifecycle_warehouse.runner import StepResult
+    import lifecycle_warehouse.pipeline.gated_build as gated_build
+    import lifecycle_warehouse.pipeline.gates.gx as gates
+    from lifecycle_warehouse.pipeline.runner import StepResult
 
-    def fake_dbt(args, paths, target=None):
+    def fake_dbt(args, paths, target=None, **options):  # options: log_file, label
         print("fake dbt", args[0], file=sys.stderr, flush=True)
         return StepResult(" ".join(args), 0.0, Counter(success=1))
 
@@ -60,7 +61,7 @@ FAKE_BUILD = textwrap.dedent("""
         success=True, checks=[], failures=[], seconds=0.0, docs_index=None)
     gates.volume_snapshot = lambda *a, **k: {}
     exec(sys.argv[1])
-    from lifecycle_warehouse.cli import main
+    from lifecycle_warehouse.cli.app import main
     sys.exit(main(sys.argv[2:]))
 """)
 
@@ -333,7 +334,7 @@ def test_scenario_07_disk_full_copying_the_version_is_one_line(
 ):
     import errno
 
-    from lifecycle_warehouse import publish as publish_module
+    from lifecycle_warehouse.pipeline import publish as publish_module
 
     before = sha256(served)
 
@@ -353,7 +354,7 @@ def test_scenario_07_disk_full_copying_the_version_is_one_line(
 HOLD_LOCK = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from lifecycle_warehouse.publish import _exclusive
+    from lifecycle_warehouse.pipeline.publish import _exclusive
     with _exclusive(Path(sys.argv[1]).resolve(), "lw rollback"):
         print("locked", flush=True)
         sys.stdin.readline()
@@ -422,7 +423,7 @@ KILL_AT_RENAME = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     sys.path.insert(0, "pytests")
-    from lifecycle_warehouse import publish as p
+    from lifecycle_warehouse.pipeline import publish as p
     build, serving, build_id, kill_at = sys.argv[1:5]
     real = os.replace
     def replace(src, dst):
@@ -477,8 +478,8 @@ def test_scenario_18_killed_after_the_rename_keeps_the_served_version(
 
 # the report of a make_build file: its meta, every section empty (render_report is real)
 FAKE_REPORT_DATA = textwrap.dedent("""
-    import lifecycle_warehouse.report as report
-    from lifecycle_warehouse.publish import _read_publish_info
+    from lifecycle_warehouse.report import data as report
+    from lifecycle_warehouse.pipeline.publish import _read_publish_info
 
     def data(serving):
         meta = _read_publish_info(serving)

@@ -32,8 +32,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from landing_fixtures import WEB_DEFAULTS, write_landing
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.sources import SourceConfigError, check_declaration, load_declaration
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.sources import (
+    SourceConfigError,
+    check_declaration,
+    load_declaration,
+)
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 PII_EMAIL = "leak.canary@example.com"
@@ -331,8 +335,8 @@ def test_an_empty_json_lines_file_is_no_missing_column(tmp_path):
     """An hour or a batch without messaging events gives an empty .jsonl (lw bench's
     new-day batch of a small chunk): it has no row that could lack a column, so it is not
     refused; a .jsonl whose objects lack a column still is."""
-    from lifecycle_warehouse.landing_check import check_landing_files
-    from lifecycle_warehouse.runner import BuildError
+    from lifecycle_warehouse.pipeline.landing_check import check_landing_files
+    from lifecycle_warehouse.pipeline.runner import BuildError
 
     folder = tmp_path / "messaging_webhooks"
     folder.mkdir()

@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 
 from landing_fixtures import write_landing
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.sources import preflight
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.sources import preflight
 
 AS_OF = "2025-06-30"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle_warehouse.project import PROJECT_ROOT
-from lifecycle_warehouse.sources import (
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.sources import (
     DEFAULT_IDENTIFIER_TYPES,
     SourceConfigError,
     load_declaration,

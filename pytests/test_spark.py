@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_lw
-from lifecycle_warehouse.spark import FLOAT_RTOL, compare_frames
+from lifecycle_warehouse.engines.spark.build import FLOAT_RTOL, compare_frames
 
 
 def _frame(**columns) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lifecycle_warehouse.project import PROJECT_ROOT
+from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 CONVENTION = PROJECT_ROOT / "macros" / "identity" / "lw_typed_identifier.sql"
 # ':'-joined values that are keys of rows, not typed identifiers

@@ -1,7 +1,7 @@
 {#- A deterministic number in [0, 1) for (salt, key): the first 8 hex digits of
     md5(salt || ':' || key) read as an unsigned 32-bit integer, divided by 2^32.
     The same on every engine (md5 and hex parsing are standard), and mirrored in
-    Python by lifecycle_warehouse.holdout.holdout_unit, which the generator uses to
+    Python by lifecycle_warehouse.activation.holdout.holdout_unit, which the generator uses to
     plant a campaign effect on exactly the persons the warehouse treats. A person
     is in a campaign's holdout (control group) when this is < its holdout_share. -#}
 {% macro lw_holdout_unit(salt_expr, key_expr) -%}

@@ -2,7 +2,7 @@
     columns identifier_1 … identifier_5 (in the declared order of precedence; null where
     absent or fewer are declared), and is_malformed_identifier: some identifier is
     present but not valid for its type. `refs`: the mapped identifier fields. At most
-    five per source (lifecycle_warehouse.sources checks it). calling_codes: see
+    five per source (lifecycle_warehouse.pipeline.sources checks it). calling_codes: see
     lw_normalize_identifier. -#}
 {% macro lw_declared_identifiers(refs, relation_alias='raw', calling_codes=none) -%}
     {%- if refs | length > 5 -%}

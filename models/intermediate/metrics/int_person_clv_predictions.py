@@ -10,7 +10,7 @@ Spark; both are read into pandas (one row per buyer: compact) and the pandas fra
 returned is written back by the adapter.
 """
 
-from lifecycle_warehouse.clv import predict_persons
+from lifecycle_warehouse.clv.model import predict_persons
 
 COLUMNS = ["person_id", "frequency", "recency", "t", "monetary_value"]
 

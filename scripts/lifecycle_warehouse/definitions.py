@@ -1,9 +1,0 @@
-"""The Dagster code location: `dagster dev -m lifecycle_warehouse.definitions`.
-
-Importing it parses the dbt project when its manifest is stale (see
-`lifecycle_warehouse.orchestration`); needs `pip install -e '.[orchestration]'`.
-"""
-
-from lifecycle_warehouse.orchestration import build_definitions
-
-defs = build_definitions()

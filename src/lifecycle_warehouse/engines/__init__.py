@@ -1,0 +1,1 @@
+"""The project on engines other than DuckDB."""

@@ -1,0 +1,3 @@
+"""Apache Spark (dbt-spark): build (build and compare marts with DuckDB) and session (dbt
+with the session connection).
+"""

@@ -1,0 +1,3 @@
+"""Synthetic landing data for the demo: generator (the entry point, generate()), command
+(`lw generate`), and one module per part of the behaviour model.
+"""

@@ -1,0 +1,3 @@
+"""Dagster: assets (the gated build as assets, checks, schedule) and definitions (the code
+location).
+"""
