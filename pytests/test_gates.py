@@ -326,3 +326,17 @@ def test_real_build_passes_every_gate(tmp_path, docs_dir):
         assert report.success, report.format()
         again = gate(layer, copy, config, docs_dir, history=volume_snapshot(copy, layer))
         assert again.success, again.format()
+
+
+def test_serving_files_in_one_directory_keep_their_own_volume_history(tmp_path):
+    """`lw build` then `lw build --source cdnow` publish to data/serving/lifecycle.duckdb and
+    data/serving/cdnow.duckdb: one shared gate_history.json made the second build compare
+    its staging volumes with the first's tables (observed 0 of stg_web__events, -100 %)."""
+    from lifecycle_warehouse.pipeline.gated_build import history_path, load_history, save_history
+
+    demo, cdnow = tmp_path / "lifecycle.duckdb", tmp_path / "cdnow.duckdb"
+    save_history(demo, {"staging": {"staging.stg_web__events": 994582}})
+    save_history(cdnow, {"staging": {"staging.stg_transactions__lines": 69659}})
+    assert load_history(demo) == {"staging": {"staging.stg_web__events": 994582}}
+    assert load_history(cdnow) == {"staging": {"staging.stg_transactions__lines": 69659}}
+    assert history_path(cdnow) == tmp_path / "cdnow.gate_history.json"

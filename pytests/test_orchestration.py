@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from lifecycle_warehouse.pipeline.gated_build import history_path
 from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 if os.environ.get("CI"):
@@ -158,7 +159,7 @@ def test_successful_run_materializes_every_model_and_publishes(deployment):
     with duckdb.connect(str(deployment.serving), read_only=True) as con:
         metadata = json.loads(con.execute("select metadata from meta.publish_info").fetchone()[0])
     assert metadata["dagster_run_id"] == result.run_id
-    history = json.loads((deployment.serving.parent / "gate_history.json").read_text())
+    history = json.loads(history_path(deployment.serving).read_text())
     assert history["marts"]["marts.fct_rfm"] == built["fct_rfm"]
 
 
@@ -169,7 +170,7 @@ def step_events(result: dg.ExecuteInProcessResult, kind: str) -> list[str]:
 def test_failing_gate_fails_the_run_and_keeps_the_serving_file(deployment, env, tmp_path):
     assert deployment.first.success
     before = sha256(deployment.serving)
-    history_before = (deployment.serving.parent / "gate_history.json").read_bytes()
+    history_before = history_path(deployment.serving).read_bytes()
     override = tmp_path / "gates.yml"
     override.write_text(IMPOSSIBLE_STAGING_GATE)
     env.setenv("LW_GATES_CONFIG", str(override))
@@ -196,7 +197,7 @@ def test_failing_gate_fails_the_run_and_keeps_the_serving_file(deployment, env, 
         assert con.execute(
             "select count(*) from staging.stg_landing__quarantined_rows").fetchone()[0] > 0
     assert sha256(deployment.serving) == before
-    assert (deployment.serving.parent / "gate_history.json").read_bytes() == history_before
+    assert history_path(deployment.serving).read_bytes() == history_before
 
 
 def test_marts_gate_blocks_the_publish(deployment, env, tmp_path):

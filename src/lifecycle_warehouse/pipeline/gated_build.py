@@ -116,8 +116,11 @@ def default_docs_dir() -> Path:
 
 
 def history_path(serving: Path) -> Path:
-    """Volumes of the last published build, next to the serving file."""
-    return serving.parent / "gate_history.json"
+    """Volumes of the last build published to `serving`, next to it and named by it
+    (`<stem>.gate_history.json`): serving files that share a directory (the default
+    data/serving/lifecycle.duckdb and data/serving/cdnow.duckdb) each keep their own."""
+    serving = Path(serving)
+    return serving.with_name(f"{serving.stem}.gate_history.json")
 
 
 def load_history(serving: Path) -> dict[str, dict[str, int]]:
