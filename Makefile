@@ -1,6 +1,7 @@
 # Lifecycle Warehouse — the two commands a new user runs:
 #   make build   set up, generate the default sample if absent, build, summarise
-#   make test    set up, run every test (pytest incl. dbt build on test data, lint)
+#   make test    set up, run every test (pytest on 2 workers incl. dbt build on test
+#                data, lint beside it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ export DO_NOT_TRACK := 1
 
 help:
 	@echo "make build  - install, generate the default sample if absent, build, summarise"
-	@echo "make test   - install, run pytest (unit + dbt on test data), sqlfluff, ruff"
+	@echo "make test   - install, ruff, pytest on 2 workers (unit + dbt on test data), sqlfluff beside it"
 	@echo "make bench  - benchmark at 1M / 10M / 100M events -> bench/results.md"
 	@echo "make test-spark - the project on Apache Spark, every mart compared with DuckDB (Java 17+)"
 	@echo "make docs   - dbt docs (models, columns, lineage, exposures, metrics) of the last build"
@@ -30,9 +31,19 @@ setup: $(STAMP)
 build: $(STAMP)
 	$(BIN)/lw build
 
+# pytest runs on 2 workers (pyproject addopts: -n 2, one module per worker, the default
+# sample built once; DECISIONLOG "Test parallelism"). The SQL lint (~2 min of CPU, mostly
+# one core) runs beside it and prints its report after pytest's; either failing fails.
+SQL_LINT_LOG := logs/lint-sql.log
 test: $(STAMP) lint-python
-	$(BIN)/pytest
-	$(MAKE) lint-sql
+	@mkdir -p $(dir $(SQL_LINT_LOG))
+	@echo "$(BIN)/sqlfluff lint models tests analyses --processes 1 (beside pytest, > $(SQL_LINT_LOG))"
+	@$(BIN)/sqlfluff lint models tests analyses --processes 1 > $(SQL_LINT_LOG) 2>&1 & lint=$$!; \
+	$(BIN)/pytest; tests=$$?; \
+	wait $$lint; sql=$$?; \
+	echo "--- make lint-sql (sqlfluff lint models tests analyses): exit $$sql"; \
+	cat $(SQL_LINT_LOG); \
+	exit $$(( tests || sql ))
 
 # dbt docs of the last build (the catalog reads the build database, so run it after
 # `make build`, not while a build runs). Own target dir: never mixes with run artifacts.
@@ -56,7 +67,7 @@ bench: $(STAMP)
 # Also part of `make test`, where it is skipped (with the reason) when Java is missing.
 test-spark: $(STAMP)
 	@command -v java >/dev/null || { echo "make test-spark needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
-	LW_REQUIRE_SPARK=1 $(BIN)/pytest -m spark pytests/test_spark.py
+	LW_REQUIRE_SPARK=1 $(BIN)/pytest -n 0 -m spark pytests/test_spark.py
 
 lint: lint-sql lint-python
 

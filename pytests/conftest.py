@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -17,6 +21,80 @@ from lifecycle_warehouse.runner import run_dbt
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+# ------------------------------------------------------------------ parallel runs (xdist)
+# `make test` runs pytest on 2 workers (pyproject addopts: -n 2 --dist loadgroup). Each
+# worker gets its own dbt target/ and logs/ (two dbt runs writing one partial_parse.msgpack
+# or one dbt.log race); subprocesses inherit them. Tests that set their own keep theirs.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    os.environ["DBT_TARGET_PATH"] = str(PROJECT_ROOT / "target" / f"pytest-{WORKER}")
+    os.environ["DBT_LOG_PATH"] = str(PROJECT_ROOT / "logs" / f"pytest-{WORKER}")
+
+# Every module's tests run on one worker (its module-scoped builds are made once), except
+# these: their expensive fixtures are shared between workers through shared_dir(), so
+# their tests are spread over both workers.
+SPREAD_MODULES = {"test_reliability"}
+# The longest modules go first (longest-processing-time-first scheduling: the short ones
+# fill the gaps at the end); measured seconds in DECISIONLOG "Test parallelism". The Spark
+# comparison (a JVM, ~7 min) starts at once on one worker while the other works through
+# the reliability scenarios. The rest keep their collection order.
+FIRST_MODULES = ["test_spark", "test_reliability", "test_incremental", "test_adapters",
+                 "test_orchestration", "test_audiences_sample", "test_bench",
+                 "test_docs_semantic"]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: number for number, name in enumerate(FIRST_MODULES)}
+
+    def module_of(item) -> str:
+        return item.path.stem
+
+    for item in items:
+        if module_of(item) not in SPREAD_MODULES and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(module_of(item)))
+    items.sort(key=lambda item: rank.get(module_of(item), len(rank)))  # stable: keeps order
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path):
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits while another worker holds it
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_dir(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory `make(directory)` fills once per test run, for every xdist worker.
+
+    Without xdist: a fresh temporary directory. With it: one directory of the whole run
+    (beside the workers' own base temp dirs); the first worker to ask makes it under a file
+    lock, the others wait and reuse it (the pytest-xdist docs' pattern). Readers only read
+    it; a test that changes a build copies its files first. When `make` fails, the other
+    workers fail at once with the same error instead of building again.
+    """
+    if not WORKER:
+        directory = tmp_path_factory.mktemp(name)
+        make(directory)
+        return directory
+    root = tmp_path_factory.getbasetemp().parent
+    directory, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
+    with _exclusive(root / f"{name}.lock"):
+        if failed.exists():
+            pytest.fail(f"shared build {name} failed on another worker:\n{failed.read_text()}")
+        if not done.exists():
+            if directory.exists():
+                shutil.rmtree(directory)
+            directory.mkdir()
+            try:
+                make(directory)
+            except BaseException as error:
+                failed.write_text(str(error)[-6000:] or repr(error))
+                raise
+            done.touch()
+    return directory
 
 
 class Warehouse:
@@ -56,10 +134,7 @@ def run_lw(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="session")
-def sample_build(tmp_path_factory):
-    """`lw generate` (the default sample of `make build`) → `lw build` → publish, once."""
-    root = tmp_path_factory.mktemp("e2e")
+def _build_sample(root: Path) -> None:
     landing, database = root / "landing", root / "warehouse.duckdb"
     serving = root / "serving" / "lifecycle.duckdb"
     # The default sample of `make build` (SAMPLE), so its realism is what is tested.
@@ -72,6 +147,17 @@ def sample_build(tmp_path_factory):
                     env={"LW_DUCKDB_TEMP_DIR": str(root / "tmp"),
                          "LW_GX_DOCS_DIR": str(root / "gx_docs")})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (root / "build.stdout").write_text(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory):
+    """`lw generate` (the default sample of `make build`) → `lw build` → publish, once per
+    test run (shared by the xdist workers). Read it only: a test that changes the build
+    or the serving file works on a copy (shutil.copyfile of a DuckDB file is cheap)."""
+    root = shared_dir(tmp_path_factory, "sample_build", _build_sample)
+    landing = root / "landing"
     manifest = json.loads((landing / "manifest.json").read_text())
-    return {"manifest": manifest, "stdout": result.stdout, "database": database,
-            "landing": landing, "serving": serving}
+    return {"manifest": manifest, "stdout": (root / "build.stdout").read_text(),
+            "database": root / "warehouse.duckdb", "landing": landing,
+            "serving": root / "serving" / "lifecycle.duckdb"}
