@@ -23,7 +23,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # ------------------------------------------------------------------ parallel runs (xdist)
-# `make test` runs pytest on 2 workers (pyproject addopts: -n 2 --dist loadgroup). Each
+# `make test` runs pytest on 2 workers (pyproject addopts: -n 2 --dist loadscope). Each
 # worker gets its own dbt target/ and logs/ (two dbt runs writing one partial_parse.msgpack
 # or one dbt.log race); subprocesses inherit them. Tests that set their own keep theirs.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
@@ -33,12 +33,12 @@ if WORKER:
 
 # Every module's tests run on one worker (its module-scoped builds are made once), except
 # these: their expensive fixtures are shared between workers through shared_dir(), so
-# their tests are spread over both workers.
+# each of their tests is scheduled on its own, on whichever worker is free.
 SPREAD_MODULES = {"test_reliability"}
-# The longest modules go first (longest-processing-time-first scheduling: the short ones
-# fill the gaps at the end); measured seconds in DECISIONLOG "Test parallelism". The Spark
-# comparison (a JVM, ~7 min) starts at once on one worker while the other works through
-# the reliability scenarios. The rest keep their collection order.
+# The longest modules go first (longest-processing-time-first: the short ones fill the
+# gaps at the end; seconds in DECISIONLOG "Test parallelism"). The Spark comparison (a
+# JVM, ~7 min) starts at once on one worker while the other works through the
+# reliability scenarios. The rest keep their collection order.
 FIRST_MODULES = ["test_spark", "test_reliability", "test_incremental", "test_adapters",
                  "test_orchestration", "test_audiences_sample", "test_bench",
                  "test_docs_semantic"]
@@ -46,14 +46,22 @@ FIRST_MODULES = ["test_spark", "test_reliability", "test_incremental", "test_ada
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: number for number, name in enumerate(FIRST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: keeps order
 
-    def module_of(item) -> str:
-        return item.path.stem
 
-    for item in items:
-        if module_of(item) not in SPREAD_MODULES and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(module_of(item)))
-    items.sort(key=lambda item: rank.get(module_of(item), len(rank)))  # stable: keeps order
+@pytest.hookimpl(tryfirst=True)  # before xdist's own (the --dist mode's scheduler)
+def pytest_xdist_make_scheduler(config, log):
+    """Units of work: a module, or one test of SPREAD_MODULES; handed out in the order
+    above (--no-loadscope-reorder). Not --dist loadgroup: pytest-xdist 3.8 groups by
+    rewriting item._nodeid, which pytest 9 no longer reads, so its groups are ignored."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if Path(module).stem in SPREAD_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 @contextlib.contextmanager
