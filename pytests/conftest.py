@@ -44,6 +44,16 @@ FIRST_MODULES = ["test_spark", "test_reliability", "test_incremental", "test_ada
                  "test_docs_semantic"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _worker_scratch_dirs(tmp_path_factory):
+    """Under xdist: builds that name no GX docs or DuckDB temp dir get one per worker (the
+    defaults, data/gx_docs and data/tmp, would be shared by two concurrent builds)."""
+    if WORKER:
+        scratch = tmp_path_factory.mktemp("worker_defaults")
+        os.environ.setdefault("LW_GX_DOCS_DIR", str(scratch / "gx_docs"))
+        os.environ.setdefault("LW_DUCKDB_TEMP_DIR", str(scratch / "tmp"))
+
+
 def pytest_collection_modifyitems(config, items):
     rank = {name: number for number, name in enumerate(FIRST_MODULES)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: keeps order
