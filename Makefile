@@ -37,7 +37,7 @@ build: $(STAMP)
 SQL_LINT_LOG := logs/lint-sql.log
 test: $(STAMP) lint-python
 	@mkdir -p $(dir $(SQL_LINT_LOG))
-	@echo "$(BIN)/sqlfluff lint models tests analyses --processes 1 (beside pytest, > $(SQL_LINT_LOG))"
+	@echo "$(BIN)/pytest, and beside it $(BIN)/sqlfluff lint models tests analyses --processes 1 > $(SQL_LINT_LOG)"
 	@$(BIN)/sqlfluff lint models tests analyses --processes 1 > $(SQL_LINT_LOG) 2>&1 & lint=$$!; \
 	$(BIN)/pytest; tests=$$?; \
 	wait $$lint; sql=$$?; \
