@@ -30,6 +30,14 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if WORKER:
     os.environ["DBT_TARGET_PATH"] = str(PROJECT_ROOT / "target" / f"pytest-{WORKER}")
     os.environ["DBT_LOG_PATH"] = str(PROJECT_ROOT / "logs" / f"pytest-{WORKER}")
+    # pyspark.sql.connect (great_expectations imports it) takes a __main__ with neither
+    # __spec__ nor __file__ for a doctest run and calls sys.exit(0), which failed every
+    # in-process GX gate on a worker: an xdist worker's __main__ is execnet's `python -c`
+    # bootstrap. Naming a file for it is all the check needs (multiprocessing's fork, the
+    # Linux default, never reads it).
+    _main = sys.modules["__main__"]
+    if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+        _main.__file__ = __file__
 
 # Every module's tests run on one worker (its module-scoped builds are made once), except
 # these: their expensive fixtures are shared between workers through shared_dir(), so
