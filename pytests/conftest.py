@@ -150,13 +150,14 @@ def make_warehouse(tmp_path_factory):
     return _make
 
 
-def run_lw(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_lw(*args: str, env: dict | None = None, timeout: int = 900
+           ) -> subprocess.CompletedProcess:
     """`lw ARGS` in a subprocess from the project root, output captured."""
     return subprocess.run(
         [sys.executable, "-m", "lifecycle_warehouse.cli", *args], capture_output=True,
         text=True, cwd=PROJECT_ROOT,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
-        timeout=900,
+        timeout=timeout,
     )
 
 
