@@ -1,7 +1,7 @@
 # Lifecycle Warehouse — the two commands a new user runs:
 #   make build   install what building needs, generate the default sample if absent, build, summarise
-#   make test    install the dev, orchestration and Spark extras too, run every test (pytest incl.
-#                dbt builds on test data, sqlfluff, ruff)
+#   make test    install the dev, orchestration and Spark extras too, run every test (pytest on
+#                2 workers incl. dbt builds on test data, sqlfluff beside it, ruff)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -34,7 +34,7 @@ endef
 
 help:
 	@echo "make build  - install the core dependencies, generate the default sample if absent, build, summarise"
-	@echo "make test   - install the dev, orchestration and spark extras, run pytest (unit + dbt on test data), sqlfluff, ruff"
+	@echo "make test   - install the dev, orchestration and spark extras, ruff, pytest on 2 workers (unit + dbt on test data), sqlfluff beside it"
 	@echo "make dagster - install the orchestration extra, start the Dagster UI (dagster dev) on http://127.0.0.1:3000"
 	@echo "make bench  - benchmark at 1M / 10M / 100M events -> bench/results.md"
 	@echo "make test-spark - the project on Apache Spark, every mart compared with DuckDB (Java 17+)"
@@ -57,9 +57,19 @@ setup: $(STAMP_CORE)
 build: $(STAMP_CORE)
 	$(BIN)/lw build
 
+# pytest runs on 2 workers (pyproject addopts: -n 2, one module per worker, the default
+# sample built once; DECISIONLOG "Test parallelism"). The SQL lint (~2 min of CPU, mostly
+# one core) runs beside it and prints its report after pytest's; either failing fails.
+SQL_LINT_LOG := logs/lint-sql.log
 test: $(STAMP_TEST) lint-python
-	$(BIN)/pytest
-	$(MAKE) lint-sql
+	@mkdir -p $(dir $(SQL_LINT_LOG))
+	@echo "$(BIN)/pytest, and beside it $(BIN)/sqlfluff lint models tests analyses --processes 1 > $(SQL_LINT_LOG)"
+	@$(BIN)/sqlfluff lint models tests analyses --processes 1 > $(SQL_LINT_LOG) 2>&1 & lint=$$!; \
+	$(BIN)/pytest; tests=$$?; \
+	wait $$lint; sql=$$?; \
+	echo "--- make lint-sql (sqlfluff lint models tests analyses): exit $$sql"; \
+	cat $(SQL_LINT_LOG); \
+	exit $$(( tests || sql ))
 
 # dbt docs of the last build (the catalog reads the build database, so run it after
 # `make build`, not while a build runs). Own target dir: never mixes with run artifacts.
@@ -84,7 +94,7 @@ bench: $(STAMP_CORE)
 # Installs the dev (pytest) and spark extras.
 test-spark: $(STAMP_SPARK)
 	@command -v java >/dev/null || { echo "make test-spark needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
-	LW_REQUIRE_SPARK=1 $(BIN)/pytest -m spark pytests/test_spark.py
+	LW_REQUIRE_SPARK=1 $(BIN)/pytest -n 0 -m spark pytests/test_spark.py
 
 # Scheduled runs with Dagster (docs/orchestration.md): the UI with the daily schedule on.
 # Reads the landing data at LW_LANDING_DIR (default data/landing; run `make build` first).

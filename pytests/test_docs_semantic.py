@@ -1,8 +1,9 @@
-"""dbt docs, exposures and the MetricFlow semantic layer on a small built warehouse.
+"""dbt docs, exposures and the MetricFlow semantic layer on a built warehouse.
 
-`lw generate` (2,000 persons) → `lw build` (the gated build also builds the semantic
-layer's time spine) → in a private copy of the project (symlinks, its own `target/`:
-`mf` always reads `<project>/target/semantic_manifest.json`) `dbt docs generate`.
+The shared build of the default sample (conftest `sample_build`: `lw generate` → `lw
+build`, which also builds the semantic layer's time spine) → in a private copy of the
+project (symlinks, its own `target/`: `mf` always reads
+`<project>/target/semantic_manifest.json`) `dbt docs generate`.
 Then: every model, seed and column is described (from manifest.json + catalog.json),
 both exposures are in the manifest with their marts, `mf validate-configs` passes
 (semantics and the warehouse), and `mf query` gives the numbers a direct SQL query on
@@ -16,6 +17,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -28,7 +30,6 @@ import yaml
 from lifecycle_warehouse.pipeline.project import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
-LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 PACKAGE = "lifecycle_warehouse"
 # the stage lists of the metric definitions (models/semantic, DECISIONLOG "Semantic layer")
 CHURN_BASE_STAGES = ("new", "active", "loyal_high_value", "at_risk", "dormant", "reactivated")
@@ -55,29 +56,25 @@ def project_copy(destination: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def docs(tmp_path_factory):
+def docs(sample_build, tmp_path_factory):
     mf = BIN / "mf"
     assert mf.is_file(), (
         f"{mf} not found: the MetricFlow CLI comes with dbt-metricflow in the dev extra; "
         "run `make test` (it installs the dev extra; `make build` does not) or "
         ".venv/bin/pip install -e '.[dev]'")
     root = tmp_path_factory.mktemp("docs_semantic")
-    landing, database = root / "landing", root / "warehouse.duckdb"
-    serving = root / "serving" / "lifecycle.duckdb"
+    # The shared build of the default sample (conftest sample_build; the gated build also
+    # built the semantic layer's time spine). dbt and mf open the build file read-write,
+    # so they get a private copy; the published file is only read.
+    database = root / "warehouse.duckdb"
+    shutil.copyfile(sample_build["database"], database)
+    serving = sample_build["serving"]
     env = {key: value for key, value in os.environ.items()
            if key not in {"DBT_TARGET_PATH", "DBT_PROJECT_DIR", "DBT_PROFILES_DIR"}}
     env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
-                "LW_LANDING_DIR": str(landing), "LW_DUCKDB_PATH": str(database),
+                "LW_LANDING_DIR": str(sample_build["landing"]), "LW_DUCKDB_PATH": str(database),
                 "LW_DUCKDB_TEMP_DIR": str(root / "tmp"), "LW_GX_DOCS_DIR": str(root / "gx_docs"),
                 "DBT_LOG_PATH": str(root / "logs")})
-    generated = run([*LW, "generate", "--out", str(landing), "--persons", "2000", "--days", "365",
-                     "--seed", "42", "--start-date", "2025-01-01", "--no-progress"],
-                    PROJECT_ROOT, env)
-    assert generated.returncode == 0, generated.stderr[-3000:]
-    built = run([*LW, "build", "--landing", str(landing), "--database", str(database),
-                 "--serving", str(serving)],
-                PROJECT_ROOT, {**env, "DBT_TARGET_PATH": str(root / "build_target")})
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
 
     project = project_copy(root / "project")
     env["DBT_PROFILES_DIR"] = str(project / "profiles")

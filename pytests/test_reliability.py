@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import shared_dir
 from lifecycle_warehouse.pipeline.project import LANDING_SOURCES, PROJECT_ROOT
 
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
@@ -83,22 +84,24 @@ class Deployment:
             return con.execute("select count(*) from marts.fct_audience_changes").fetchone()[0]
 
 
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reliability") / "landing"
-    generated = subprocess.run([*LW, "generate", "--out", str(out), *SAMPLE_ARGS],
+def _generate_and_build_baseline(root: Path) -> None:
+    landing = root / "landing"
+    generated = subprocess.run([*LW, "generate", "--out", str(landing), *SAMPLE_ARGS],
                                capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600)
     assert generated.returncode == 0, generated.stderr
-    return out
-
-
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory, landing) -> Deployment:
-    deployment = Deployment(tmp_path_factory.mktemp("baseline"), landing)
+    deployment = Deployment(root / "baseline", landing)
     result = deployment.build()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"Published {deployment.serving}" in result.stdout
-    return deployment
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Deployment:
+    """The published baseline, built once per test run: the scenarios are spread over the
+    xdist workers (conftest SPREAD_MODULES) and share it. Never changed: every scenario
+    works on a copy (copy_deployment) or only reads it."""
+    root = shared_dir(tmp_path_factory, "reliability", _generate_and_build_baseline)
+    return Deployment(root / "baseline", root / "landing")
 
 
 def copy_deployment(baseline: Deployment, root: Path, landing: Path | None = None) -> Deployment:

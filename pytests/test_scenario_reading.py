@@ -140,7 +140,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("reading")
     write_defective_landing(root / "landing")
     deployment = Deployment(root, root / "landing")
-    log = PROJECT_ROOT / "logs" / "dbt.log"
+    log = Path(os.environ.get("DBT_LOG_PATH") or PROJECT_ROOT / "logs") / "dbt.log"
     log_start = log.stat().st_size if log.exists() else 0
     result = deployment.build()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

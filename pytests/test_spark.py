@@ -78,7 +78,10 @@ def test_spark_build_of_the_sample_equals_the_duckdb_build(sample_build, tmp_pat
     result = run_lw("spark-build", "--landing", str(sample_build["landing"]),
                     "--spark-dir", str(spark_dir),
                     "--compare-with", str(sample_build["database"]),
-                    env={"DBT_LOG_PATH": str(tmp_path / "logs")})
+                    env={"DBT_LOG_PATH": str(tmp_path / "logs")},
+                    # ~7 min alone; beside the other xdist worker's builds on a busy
+                    # 2-core machine it passed 15 min (900 s, run_lw's default)
+                    timeout=2400)
     report = result.stdout[-6000:] + result.stderr[-3000:]
     assert result.returncode == 0, report
     compared = [line for line in result.stdout.splitlines() if line.endswith(" same")]

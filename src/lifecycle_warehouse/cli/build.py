@@ -159,9 +159,11 @@ def declared_inputs(declaration: Path, *, as_of_date: str | None = None) -> Buil
     if as_of_date:
         build_vars["as_of_date"] = _checked_date(as_of_date)
     return BuildInputs(declaration=declaration, dbt_vars=build_vars, gates=decl.gates,
-                       # one target dir per sources file: their manifests differ
-                       target_path=PROJECT_ROOT / "target" / "sources"
-                       / f"{declaration.parent.name}-{declaration.stem}")
+                       # one target dir per sources file: their manifests differ (under
+                       # $DBT_TARGET_PATH when set, as dbt's own target dir is)
+                       target_path=Path(os.environ.get("DBT_TARGET_PATH")
+                                        or PROJECT_ROOT / "target")
+                       / "sources" / f"{declaration.parent.name}-{declaration.stem}")
 
 
 def build_inputs(declaration: Path | None, *, as_of_date: str | None,
