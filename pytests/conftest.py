@@ -179,6 +179,17 @@ def _build_sample(root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def small_sample(tmp_path_factory):
+    """The small sample (pytests/small_sample.py: 2,000 persons, 120 days) generated,
+    built and published once per test run, shared by the xdist workers: a Deployment
+    (landing, build database, serving file). Read it only; copy it to change it."""
+    from small_sample import Deployment, build_small_sample
+
+    root = shared_dir(tmp_path_factory, "small_sample", build_small_sample)
+    return Deployment(root / "baseline", root / "landing")
+
+
+@pytest.fixture(scope="session")
 def sample_build(tmp_path_factory):
     """`lw generate` (the default sample of `make build`) → `lw build` → publish, once per
     test run (shared by the xdist workers). Read it only: a test that changes the build

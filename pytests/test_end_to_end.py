@@ -129,8 +129,12 @@ def test_build_prints_a_progress_line_per_layer_and_logs_dbt_to_a_file(built):
     # dbt's stream is in the log file the summary names, not on the terminal
     log = Path(f"{built['database']}.dbt.log")
     assert f"dbt log: {log} " in built["stdout"]
-    # dbt's closing line of each command: seed and the 3 layers
-    assert len(re.findall(r"  Completed (successfully|with \d+ warnings?)", log.read_text())) == 4
+    # dbt's closing line of each command: seed, the 3 layers and each re-run of warning
+    # tests; the log is whole UTF-8 text (dbt's threads write it through one lock)
+    reruns = len(re.findall(r"^failing rows +\d+/\d+ nodes in", built["stderr"], re.M))
+    assert reruns == 1  # the staging layer's planted warnings
+    assert len(re.findall(r"  Completed (successfully|with \d+ warnings?)",
+                          log.read_text(encoding="utf-8"))) == 4 + reruns
     assert "  Completed " not in built["stdout"] + built["stderr"]
     # the summary names the serving file first, and no query of the build database
     assert built["stdout"].startswith(f"Serving file (what BI reads, read-only): "
@@ -340,3 +344,41 @@ def test_growth_accounting_adds_up_every_month(built):
     for active, new, retained, resurrected, churned, active_previous in rows:
         assert active == new + retained + resurrected
         assert active_previous == retained + churned
+
+
+# ---- one parse per build; failing rows stored for failing tests only ----
+
+
+def test_progress_lines_name_the_parse_then_each_step(built):
+    # one `dbt parse` (its manifest serves the rest: test_scenario_publish checks that),
+    # then the seeds and each layer; "failing rows" after a layer with warning tests
+    lines = [line.split()[0] for line in built["stderr"].splitlines()
+             if re.match(r"^\S+(?: \S+)? +(?:done in|\d+/\d+ nodes in) [\d.]+ s$", line)]
+    assert [name for name in lines if name != "failing"] == [
+        "parse", "seeds", "staging", "intermediate", "marts"], lines
+    assert "failing" in lines  # the sample's planted warnings
+
+
+def test_only_failing_and_warning_tests_store_their_rows(built):
+    stored = {name for (name,) in built["con"].execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'test_failures'").fetchall()}
+    # each warning names its stored table ("<db>"."test_failures"."<alias>"; a long
+    # test name has a shortened alias)
+    warnings = re.findall(r"warning: test \w+: warn .*", built["stdout"])
+    named = {re.search(r'"test_failures"\."(\w+)"', line).group(1) for line in warnings}
+    # the sample's warnings (its planted drift and orphan rows) and nothing else: a
+    # passing test writes no table (DECISIONLOG "One parse per build; failing rows stored
+    # only for failing tests")
+    assert len(warnings) == 2 and stored == named, (stored, warnings)
+
+
+def test_the_rerun_of_failed_tests_keeps_vars_and_paths_but_no_selection():
+    from lifecycle_warehouse.pipeline.runner import _without_selection
+
+    args = ["--select", "path:models/staging", "path:models/x", "--exclude",
+            "resource_type:seed", "resource_type:unit_test", "--indirect-selection",
+            "buildable", "--full-refresh", "--vars", '{"a": 1}', "--target-path", "/t",
+            "--no-write-json"]
+    assert _without_selection(args) == ["--vars", '{"a": 1}', "--target-path", "/t",
+                                        "--no-write-json"]

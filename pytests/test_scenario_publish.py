@@ -23,6 +23,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from landing_fixtures import write_landing
@@ -42,7 +43,8 @@ from test_publish import make_build, query
 LW = [sys.executable, "-m", "lifecycle_warehouse.cli"]
 
 # `lw build` with dbt and the GX gates as no-ops (each dbt call prints "fake dbt <verb>"
-# to stderr, so a test sees whether the build started). Extra setup code: argv[1].
+# and whether it runs on the build's one parse to stderr, so a test sees whether the
+# build started). Extra setup code: argv[1].
 FAKE_BUILD = textwrap.dedent("""
     import sys
     from collections import Counter
@@ -52,11 +54,19 @@ FAKE_BUILD = textwrap.dedent("""
     import lifecycle_warehouse.pipeline.gates.gx as gates
     from lifecycle_warehouse.pipeline.runner import StepResult
 
-    def fake_dbt(args, paths, target=None, **options):  # options: log_file, label
-        print("fake dbt", args[0], file=sys.stderr, flush=True)
+    PARSED = object()  # the one "manifest" of the build: each dbt call says if it got it
+
+    def fake_dbt(args, paths, target=None, **options):  # options: log_file, label, ...
+        got = "on the build's parse" if options.get("manifest") is PARSED else "parsing"
+        print("fake dbt", args[0], got, file=sys.stderr, flush=True)
         return StepResult(" ".join(args), 0.0, Counter(success=1))
 
+    def fake_parse(args, paths, target=None, **options):
+        print("fake dbt parse", file=sys.stderr, flush=True)
+        return PARSED
+
     gated_build.run_dbt = fake_dbt
+    gated_build.parse_project = fake_parse
     gates.run_gx_gate = lambda *a, **k: SimpleNamespace(
         success=True, checks=[], failures=[], seconds=0.0, docs_index=None)
     gates.volume_snapshot = lambda *a, **k: {}
@@ -306,6 +316,24 @@ def test_scenario_07_too_little_free_space_is_refused_before_building(
                             "point --serving")
     assert "fake dbt" not in result.stderr
     assert sha256(served) == before
+
+
+def test_one_parse_serves_the_seeds_and_every_layer(tmp_path: Path, served: Path):
+    # the build parses the project once and runs each dbt command on that manifest
+    # (DECISIONLOG "One parse per build; failing rows stored only for failing tests")
+    build_db = make_build(tmp_path / "b2.duckdb", version=2)
+    with duckdb.connect(str(build_db)) as con:  # an earlier build's failing rows
+        con.execute("create schema test_failures")
+        con.execute("create table test_failures.not_null_x as select 1 as x")
+    result = fake_build(tmp_path, build_db, served)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = [line for line in result.stderr.splitlines() if line.startswith("fake dbt")]
+    assert calls == ["fake dbt parse", "fake dbt seed on the build's parse",
+                     *["fake dbt build on the build's parse"] * 3], calls
+    # test_failures holds this build's failing rows only: the old table is gone
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        assert con.execute("select count(*) from duckdb_tables() "
+                           "where schema_name = 'test_failures'").fetchone()[0] == 0
 
 
 def test_scenario_07_write_refused_while_publishing_fails_cleanly(tmp_path: Path, served: Path):

@@ -53,6 +53,7 @@ from lifecycle_warehouse.pipeline.gated_build import (
     LAYERS,
     Layer,
     default_docs_dir,
+    default_target_path,
     load_history,
     save_history,
     write_report_after_publish,
@@ -115,10 +116,7 @@ class LifecycleWarehouse(dg.ConfigurableResource):
 
 def dagster_target_path() -> Path:
     """Where the orchestration's dbt artifacts go: $DBT_TARGET_PATH/dagster or target/dagster."""
-    root = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
-    if not root.is_absolute():
-        root = PROJECT_ROOT / root
-    return root / "dagster"
+    return default_target_path() / "dagster"
 
 
 def _newest_project_change() -> float:
@@ -213,7 +211,8 @@ def _dbt_build(
     require_landing(paths)
     paths.database.parent.mkdir(parents=True, exist_ok=True)
     paths.temp_dir.mkdir(parents=True, exist_ok=True)
-    args = ["build", *(["--full-refresh"] if warehouse.full_refresh else [])]
+    # every test stores its failing rows (schema test_failures), as dbt_project.yml says
+    args = ["build", "--store-failures", *(["--full-refresh"] if warehouse.full_refresh else [])]
     # a test runs in the first layer where all its parents exist (as in `lw build`)
     environment = {**paths.dbt_env(), "DBT_INDIRECT_SELECTION": "buildable"}
     try:

@@ -20,9 +20,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lifecycle_warehouse.pipeline.project import PROJECT_ROOT, Paths
-from lifecycle_warehouse.pipeline.runner import BuildError, StepResult, require_landing, run_dbt
+from lifecycle_warehouse.pipeline.runner import (
+    BuildError,
+    StepResult,
+    parse_project,
+    require_landing,
+    run_dbt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +117,12 @@ class BuildReport:
     intended_warnings: dict[str, str] = field(default_factory=dict)
 
 
+def default_target_path() -> Path:
+    """dbt's target path of a demo build: env DBT_TARGET_PATH, else target/ (dbt's own rule)."""
+    root = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_ROOT / "target")
+    return root if root.is_absolute() else PROJECT_ROOT / root
+
+
 def default_docs_dir() -> Path:
     """Where GX Data Docs are rendered: env LW_GX_DOCS_DIR, else data/gx_docs."""
     return Path(os.environ.get("LW_GX_DOCS_DIR", PROJECT_ROOT / "data" / "gx_docs")).resolve()
@@ -139,13 +152,19 @@ def save_history(serving: Path, volumes: dict[str, dict[str, int]]) -> None:
 
 def _run(args: list[str], paths: Paths, target: str | None,
          inputs: BuildInputs | None, *, dbt_log: Path | None = None,
-         label: str | None = None) -> StepResult:
+         label: str | None = None, manifest: Any = None, last: bool = True) -> StepResult:
     """run_dbt with the build's vars and target path; the summary shows the plain command.
-    dbt_log: dbt's log goes there, with a progress line named `label` (run_dbt)."""
+    dbt_log: dbt's log goes there, with a progress line named `label` (run_dbt).
+    manifest: the build's one parse (runner.parse_project). last: the build's last dbt
+    command, the one that writes target/run_results.json (the others only when they fail)."""
+    target_dir = inputs.target_path if inputs else default_target_path()
+    results_file = None if last else target_dir / "run_results.json"
     if inputs is None:
-        return run_dbt(args, paths, target, log_file=dbt_log, label=label)
+        return run_dbt(args, paths, target, log_file=dbt_log, label=label, manifest=manifest,
+                       results_file=results_file)
     try:
-        step = run_dbt([*args, *inputs.dbt_args()], paths, target, log_file=dbt_log, label=label)
+        step = run_dbt([*args, *inputs.dbt_args()], paths, target, log_file=dbt_log,
+                       label=label, manifest=manifest, results_file=results_file)
     except BuildError as error:  # name the sources file, not its vars JSON
         raise BuildError(str(error).replace(
             " ".join(inputs.dbt_args()), f"(vars and target of {inputs.declaration})")) from None
@@ -155,7 +174,8 @@ def _run(args: list[str], paths: Paths, target: str | None,
 
 def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: bool,
                inputs: BuildInputs | None = None, verb: str = "build",
-               dbt_log: Path | None = None) -> StepResult:
+               dbt_log: Path | None = None, manifest: Any = None,
+               last: bool = True) -> StepResult:
     """`dbt build` of the layer (verb "test": its data tests only, on what is built)."""
     # Unit tests check the SQL's logic on fixed inputs, not the data: they run in
     # `make test` (the plain `dbt build` of pytests/test_incremental.py), not in every
@@ -167,7 +187,8 @@ def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: boo
     if full_refresh and verb == "build":
         args.append("--full-refresh")
     try:
-        return _run(args, paths, target, inputs, dbt_log=dbt_log, label=layer.name)
+        return _run(args, paths, target, inputs, dbt_log=dbt_log, label=layer.name,
+                    manifest=manifest, last=last)
     except BuildError as error:
         explained = []
         if layer.name == "staging":
@@ -238,6 +259,16 @@ def private_database(database: Path) -> None:
         folder.chmod(0o700)
 
 
+def clear_failing_rows(database: Path) -> None:
+    """Drops schema test_failures of the build database: it then holds the rows of this
+    build's failing and warning tests only (run_dbt stores those alone; a table left by
+    an earlier build's failure would otherwise look like this build's)."""
+    import duckdb
+
+    with duckdb.connect(str(database)) as con:
+        con.execute("drop schema if exists test_failures cascade")
+
+
 def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
                  full_refresh: bool, publish_result: bool, docs_dir: Path | None,
                  inputs: BuildInputs | None, audit_only: bool,
@@ -253,6 +284,7 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
         raise BuildError(f"No build database at {paths.database}. Fix: build it first "
                          "(`dbt build`, or `lw build`, which also publishes)")
     private_database(paths.database)
+    clear_failing_rows(paths.database)
     if publish_result:  # refuse now what could not be published after the build
         from lifecycle_warehouse.pipeline.publish import check_serving_target
 
@@ -278,16 +310,22 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
         report.intended_warnings = intended_test_warnings(paths.landing_dir)
     # with a progress line per layer, the layer names need no log line of their own
     step_level = logging.INFO if dbt_log is None else logging.DEBUG
+    # one parse serves the seeds and every layer (DECISIONLOG "One parse per build;
+    # failing rows stored only for failing tests")
+    manifest = parse_project(inputs.dbt_args() if inputs else [], paths, target,
+                             log_file=dbt_log)
     if not audit_only:
         report.seed = _run(["seed", *(["--full-refresh"] if full_refresh else [])], paths,
-                           target, inputs, dbt_log=dbt_log, label="seeds")
+                           target, inputs, dbt_log=dbt_log, label="seeds", manifest=manifest,
+                           last=False)
     volumes: dict[str, dict[str, int]] = {}
     for layer in LAYERS:
         log.log(step_level, "layer %s: dbt build", layer.name)
         layer_report = LayerReport(layer.name)
         report.layers.append(layer_report)
         layer_report.dbt = _dbt_layer(layer, paths, target, full_refresh, inputs,
-                                      verb="test" if audit_only else "build", dbt_log=dbt_log)
+                                      verb="test" if audit_only else "build", dbt_log=dbt_log,
+                                      manifest=manifest, last=layer is LAYERS[-1])
         layer_report.warnings = layer_report.dbt.warnings
         log.log(step_level, "layer %s: Great Expectations gate", layer.name)
         gate = run_gx_gate(layer.name, paths.database, history=history.get(layer.name),

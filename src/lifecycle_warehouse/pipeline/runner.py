@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -106,18 +107,26 @@ class DbtProgress:
     nodes done, elsewhere (a CI log, a pipe) the line "<label> <done>/<total> nodes in
     <s> s" when the command ends."""
 
-    def __init__(self, log_file: Path, label: str) -> None:
+    def __init__(self, log_file: Path, label: str, *, counts_nodes: bool = True) -> None:
         self.log = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # dbt calls back from its worker threads, and a text file object is not
+        # thread-safe: unguarded, concurrent writes put garbage bytes into the log
+        self.lock = threading.Lock()
         self.label, self.done, self.total = label, 0, 0
         self.started = time.perf_counter()
         self.bar = None
-        if sys.stderr.isatty():
+        self.counts_nodes = counts_nodes  # False (dbt parse): no bar, "<label> done in <s> s"
+        if counts_nodes and sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=None, desc=f"{label:<12}", unit="node", file=sys.stderr,
                             dynamic_ncols=True, leave=True)
 
     def __call__(self, event: Any) -> None:
+        with self.lock:
+            self._record(event)
+
+    def _record(self, event: Any) -> None:
         info = event.info
         if info.name == "NodeFinished":  # a model, test, seed, snapshot or unit test done
             self.done += 1
@@ -139,19 +148,59 @@ class DbtProgress:
         if self.bar is not None:
             self.bar.close()
             return
+        if not self.counts_nodes:
+            print(f"{self.label:<12} done in {time.perf_counter() - self.started:.1f} s",
+                  file=sys.stderr, flush=True)
+            return
         print(f"{self.label:<12} {self.done}/{self.total or self.done} nodes in "
               f"{time.perf_counter() - self.started:.1f} s", file=sys.stderr, flush=True)
 
 
-def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
-            log_file: Path | None = None, label: str | None = None) -> StepResult:
-    """Runs one dbt command in-process; raises BuildError when it does not succeed.
+# dbt options that choose nodes (and their values): what run_dbt leaves out when it
+# re-runs the failed tests of a command with --store-failures.
+_SELECTION_OPTIONS = {"--select", "-s", "--models", "-m", "--exclude", "--selector",
+                      "--resource-type", "--resource-types", "--exclude-resource-type",
+                      "--exclude-resource-types", "--indirect-selection"}
+_SELECTION_SWITCHES = {"--full-refresh", "--fail-fast", "-x"}
 
-    log_file None: dbt logs to the terminal as usual. Given: dbt's console lines are
-    appended to log_file instead, and a progress bar named `label` counts the nodes."""
+
+def _without_selection(args: list[str]) -> list[str]:
+    """args (after the dbt verb) minus node selection, keeping vars, target path, ..."""
+    kept: list[str] = []
+    skipping = False
+    for arg in args:
+        if arg.startswith("-"):
+            skipping = arg in _SELECTION_OPTIONS
+            if not skipping and arg not in _SELECTION_SWITCHES:
+                kept.append(arg)
+        elif not skipping:
+            kept.append(arg)
+    return kept
+
+
+def parse_project(args: list[str], paths: Paths, target: str | None = None, *,
+                  log_file: Path | None = None) -> Any:
+    """`dbt parse` once (args: vars, target path); returns the Manifest that run_dbt(...,
+    manifest=) reuses, so the commands of one build share one parse instead of each
+    loading the project again (DECISIONLOG "One parse per build; failing rows stored
+    only for failing tests")."""
+    step_args = ["parse", *args]
+    outcome = _invoke(step_args, paths, target, log_file=log_file, label="parse",
+                      counts_nodes=False)
+    if not outcome.success or outcome.result is None:
+        raise BuildError(f"`dbt parse` failed: {outcome.exception or 'see the dbt log'}"
+                         + (f" ({log_file})" if log_file else ""))
+    return outcome.result
+
+
+def _invoke(full_args: list[str], paths: Paths, target: str | None, *,
+            log_file: Path | None, label: str | None, manifest: Any = None,
+            counts_nodes: bool = True) -> Any:
+    """One dbtRunner invocation in the build's environment; the dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
 
-    full_args = [*args, "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROFILES_DIR)]
+    full_args = [*full_args, "--project-dir", str(PROJECT_ROOT),
+                 "--profiles-dir", str(PROFILES_DIR)]
     if target:
         full_args += ["--target", target]
     progress = None
@@ -161,28 +210,90 @@ def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
         full_args += ["--log-level", "none"]
         if "DBT_LOG_LEVEL_FILE" not in os.environ:
             full_args += ["--log-level-file", "debug"]
-        progress = DbtProgress(log_file, label or args[0])
+        progress = DbtProgress(log_file, label or full_args[0], counts_nodes=counts_nodes)
     paths.database.parent.mkdir(parents=True, exist_ok=True)
     paths.temp_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
     with _environment(paths.dbt_env()):
         try:
-            outcome = dbtRunner(callbacks=[progress] if progress else None).invoke(full_args)
+            runner = dbtRunner(manifest=manifest, callbacks=[progress] if progress else None)
+            return runner.invoke(full_args)
         finally:
             _release_duckdb()
             if progress is not None:
                 progress.close()
-    step = StepResult(command=" ".join(args), seconds=time.perf_counter() - started)
+
+
+def _node_message(node_result: Any, status: str) -> str:
+    node = node_result.node
+    where = getattr(node, "relation_name", None) or node.original_file_path
+    failures = getattr(node_result, "failures", None)
+    detail = f"{failures} failing rows" if failures else (node_result.message or "")
+    return f"{node.resource_type} {node.name}: {status} — {detail} ({where})"
+
+
+def _store_failing_rows(names: list[str], args: list[str], paths: Paths, target: str | None,
+                        *, log_file: Path | None, manifest: Any) -> dict[str, Any]:
+    """Runs the named tests again with --store-failures (and the vars and paths of `args`,
+    never writing run_results.json over the command's own); their node results by name,
+    only those that failed or warned again, i.e. whose rows are now in test_failures."""
+    rerun_args = ["test", "--select", *names, "--store-failures",
+                  *_without_selection(args[1:])]
+    if "--no-write-json" not in rerun_args:
+        rerun_args.append("--no-write-json")
+    outcome = _invoke(rerun_args, paths, target, log_file=log_file, label="failing rows",
+                      manifest=manifest)
+    if outcome.exception is not None:
+        log.warning("could not store the failing rows of %s: %s", ", ".join(names),
+                    outcome.exception)
+    return {result.node.name: result for result in getattr(outcome.result, "results", None) or []
+            if str(getattr(result.status, "value", result.status)) in {"fail", "warn"}}
+
+
+def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
+            log_file: Path | None = None, label: str | None = None,
+            manifest: Any = None, results_file: Path | None = None) -> StepResult:
+    """Runs one dbt command in-process; raises BuildError when it does not succeed.
+
+    log_file None: dbt logs to the terminal as usual. Given: dbt's console lines are
+    appended to log_file instead, and a progress bar named `label` counts the nodes.
+    manifest: a parse_project() result to run on instead of parsing the project again.
+    results_file: the command runs with --no-write-json (dbt then rewrites neither
+    manifest.json, which the parse wrote, nor run_results.json: ~3 s a command here);
+    when it fails, run_dbt writes its run results there, for whoever looks into it.
+
+    Failing rows: data tests do not store their rows on the way (a table per test costs
+    about as much as the test itself); when a `build` or `test` has failing or warning
+    tests, those tests alone run again with --store-failures, so their rows are in schema
+    test_failures as before (DECISIONLOG "One parse per build; failing rows
+    stored only for failing tests")."""
+    started = time.perf_counter()
+    if results_file is not None:
+        args = [*args, "--no-write-json"]
+    outcome = _invoke(args, paths, target, log_file=log_file, label=label, manifest=manifest)
+    if results_file is not None and not outcome.success and hasattr(outcome.result, "write"):
+        results_file.parent.mkdir(parents=True, exist_ok=True)
+        outcome.result.write(str(results_file))
+    step = StepResult(command=" ".join(arg for arg in args if arg != "--no-write-json"),
+                      seconds=time.perf_counter() - started)
     results = getattr(outcome.result, "results", None) or []
+    failed_tests = [node_result for node_result in results
+                    if node_result.node.resource_type == "test"
+                    and str(getattr(node_result.status, "value", node_result.status))
+                    in {"fail", "warn"}]
+    stored: dict[str, Any] | None = None  # None: no re-run (nothing failed, or stored already)
+    if failed_tests and args[0] in {"build", "test"} and "--store-failures" not in args:
+        stored = _store_failing_rows(sorted({r.node.name for r in failed_tests}), args,
+                                     paths, target, log_file=log_file, manifest=manifest)
+        step.seconds = time.perf_counter() - started
     for node_result in results:
         status = str(getattr(node_result.status, "value", node_result.status))
         step.statuses[status] += 1
         if status in {"error", "fail", "runtime error", "warn"}:
-            node = node_result.node
-            where = getattr(node, "relation_name", None) or node.original_file_path
-            failures = getattr(node_result, "failures", None)
-            detail = f"{failures} failing rows" if failures else (node_result.message or "")
-            message = f"{node.resource_type} {node.name}: {status} — {detail} ({where})"
+            rerun = (stored or {}).get(node_result.node.name)
+            message = _node_message(rerun or node_result, status)
+            if (stored is not None and rerun is None and status in {"fail", "warn"}
+                    and node_result.node.resource_type == "test"):
+                message += " (its rows could not be stored: see the dbt log)"
             (step.warnings if status == "warn" else step.failures).append(message)
     if not outcome.success:
         if outcome.exception is not None:
