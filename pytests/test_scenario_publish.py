@@ -323,7 +323,7 @@ def test_one_parse_serves_the_seeds_and_every_layer(tmp_path: Path, served: Path
     # (DECISIONLOG "One parse per build; failing rows stored only for failing tests")
     build_db = make_build(tmp_path / "b2.duckdb", version=2)
     with duckdb.connect(str(build_db)) as con:  # an earlier build's failing rows
-        con.execute("create schema test_failures")
+        con.execute("create schema if not exists test_failures")
         con.execute("create table test_failures.not_null_x as select 1 as x")
     result = fake_build(tmp_path, build_db, served)
     assert result.returncode == 0, result.stdout + result.stderr

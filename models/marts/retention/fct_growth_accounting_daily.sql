@@ -10,16 +10,8 @@ as_of as (
     select * from {{ ref('int_as_of_date') }}
 ),
 
-persons as (
-    select * from {{ ref('int_persons') }}
-),
-
 person_days as (
-    select person_days.*
-    from {{ ref('int_person_days') }} as person_days
-    inner join persons
-        on person_days.person_id = persons.person_id
-    where not persons.is_only_excluded_identifiers
+    select * from {{ ref('int_counted_person_days') }}
 ),
 
 final as (

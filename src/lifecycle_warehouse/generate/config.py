@@ -15,7 +15,6 @@ person); shorter ranges give fewer (~50 at 120 days, ~30 at 60 days).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lifecycle_warehouse.pipeline.project import LANDING_SOURCES, SEEDS_DIR
+from lifecycle_warehouse.pipeline.seeds import read_seed
 
 GENERATOR_VERSION = "1.0.0"
 
@@ -186,30 +186,25 @@ class SeedData:
         return [c.code for c in self.countries].index(code)
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 @lru_cache(maxsize=4)
 def load_seeds(seeds_dir: Path = SEEDS_DIR) -> SeedData:
     """Read stores, countries, fx rates, the event taxonomy, identity exclusions and
     the campaigns."""
     countries = tuple(
         Country(r["country_code"], r["calling_code"], r["currency_code"], r["default_timezone"])
-        for r in _read_csv(seeds_dir / "country_codes.csv")
+        for r in read_seed("country_codes", seeds_dir)
     )
     stores = tuple(
         Store(r["store_id"], r["country_code"], r["timezone"], r["currency_code"])
-        for r in _read_csv(seeds_dir / "stores.csv")
+        for r in read_seed("stores", seeds_dir)
     )
     fx = {r["currency_code"]: float(r["rate_to_base"])
-          for r in _read_csv(seeds_dir / "fx_rates.csv")}
+          for r in read_seed("fx_rates", seeds_dir)}
     taxonomy: dict[str, set[str]] = {}
-    for r in _read_csv(seeds_dir / "event_taxonomy.csv"):
+    for r in read_seed("event_taxonomy", seeds_dir):
         taxonomy.setdefault(r["source"], set()).add(r["source_event_name"])
     exclusions: dict[str, list[str]] = {}
-    for r in _read_csv(seeds_dir / "identity_exclusions.csv"):
+    for r in read_seed("identity_exclusions", seeds_dir):
         exclusions.setdefault(r["identifier_type"], []).append(r["identifier_value"])
     seeds = SeedData(
         countries=countries,
@@ -221,7 +216,7 @@ def load_seeds(seeds_dir: Path = SEEDS_DIR) -> SeedData:
             CampaignSeed(r["campaign_id"], r["audience_id"], dt.date.fromisoformat(r["starts_on"]),
                          int(r["outcome_window_days"]), float(r["holdout_share"]),
                          r["holdout_salt"])
-            for r in _read_csv(seeds_dir / "campaigns.csv")
+            for r in read_seed("campaigns", seeds_dir)
         ),
     )
     _validate(seeds)

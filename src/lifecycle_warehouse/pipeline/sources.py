@@ -550,11 +550,9 @@ def _check_cross_fields(decl: Declaration) -> None:
 
 def _seed_taxonomies() -> set[str]:
     """The taxonomies (values of `source`) of seeds/event_taxonomy.csv."""
-    from lifecycle_warehouse.pipeline.project import SEEDS_DIR
+    from lifecycle_warehouse.pipeline.seeds import seed_column
 
-    seed = SEEDS_DIR / "event_taxonomy.csv"
-    with seed.open(encoding="utf-8") as handle:
-        return {row["source"] for row in csv.DictReader(handle)}
+    return set(seed_column("event_taxonomy", "source"))
 
 
 def _resolve_files(
