@@ -31,6 +31,9 @@ MARTS = ("dim_customers", "fct_customer_lifecycle", "fct_lifecycle_history",
          "fct_lifecycle_transitions", "fct_customer_value", "fct_rfm", "agg_segment_summary",
          "fct_growth_accounting", "fct_customer_triggers")
 INTERMEDIATE = ("int_events_unioned", "int_sessions_built", "int_person_days")
+# the landing audit: the incremental warehouse read each landing file once, on the load
+# it came with (file-incremental base tables), the full build all of them at once
+LANDING_AUDIT = ("stg_landing__row_counts", "stg_landing__quarantined_rows")
 CUTS = [datetime(2025, 2, 15), datetime(2025, 3, 15), datetime(2025, 4, 10)]
 STRAGGLER_HOURS = 36  # inside the default lookback of 72 hours
 
@@ -71,7 +74,7 @@ def builds(tmp_path_factory):
             counts.append(con.sql("select count(*) from intermediate.int_events_unioned")
                           .fetchall()[0][0])
     return {"full": full.database, "incremental": incremental.database, "counts": counts,
-            "batches": batches}
+            "batches": batches, "growing": growing}
 
 
 def test_loads_are_really_incremental(builds):
@@ -105,6 +108,38 @@ def test_intermediate_identical(builds, relation):
     full = _rows(builds["full"], relation, exclude)
     assert full, relation
     assert _rows(builds["incremental"], relation, exclude) == full
+
+
+@pytest.mark.parametrize("relation", [f"staging.{m}" for m in LANDING_AUDIT])
+def test_landing_audit_identical(builds, relation):
+    full = _rows(builds["full"], relation)
+    assert full, relation
+    assert _rows(builds["incremental"], relation) == full
+
+
+def test_each_landing_file_was_read_once_on_its_load(builds):
+    """Every file of the four loads is in the incremental base tables once, with the
+    rows of that file alone: 4 loads x the sample's files, none read twice."""
+    with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
+        per_file = con.sql(
+            "select _lw_file, count(distinct _lw_file_size), count(*) "
+            "from staging.base_messaging__webhooks group by _lw_file order by _lw_file"
+        ).fetchall()
+        recorded = con.sql(
+            "select count(*), count(distinct _lw_file) from staging.base_landing__unreadable_lines "
+            "where reject_reason is null").fetchall()[0]
+    files = sorted(str(path) for path in (builds["growing"] / "messaging_webhooks").glob("*.jsonl"))
+    assert [row[0] for row in per_file] == files and len(files) == 4
+    assert all(row[1] == 1 for row in per_file)
+    lines = [sum(1 for line in open(file, encoding="utf-8", errors="replace") if line.strip())
+             for file in files]
+    # every line of a file is a row of it (the sample plants no unreadable messaging line)
+    assert [row[2] for row in per_file] == lines
+    # one record row per CSV / JSON file: messaging, store_pos, online_orders, crm
+    text_files = [path for folder in ("messaging_webhooks", "store_pos", "online_orders",
+                                      "crm_customers")
+                  for path in (builds["growing"] / folder).iterdir()]
+    assert recorded == (len(text_files), len(text_files))
 
 
 @pytest.mark.parametrize("mart", MARTS)

@@ -20,11 +20,11 @@
     landing_check). Blank lines are no rows. Spark: the source as registered by
     lw_register_landing_tables (its readers), no unreadable lines; a unit test: its given
     source rows, no unreadable lines. -#}
-{% macro lw_landing_rows(source_name, table_name, readable=true) -%}
-    {{ return(adapter.dispatch('lw_landing_rows', 'lifecycle_warehouse')(source_name, table_name, readable)) }}
+{% macro lw_landing_rows(source_name, table_name, readable=true, files=none) -%}
+    {{ return(adapter.dispatch('lw_landing_rows', 'lifecycle_warehouse')(source_name, table_name, readable, files)) }}
 {%- endmacro %}
 
-{% macro default__lw_landing_rows(source_name, table_name, readable=true) -%}
+{% macro default__lw_landing_rows(source_name, table_name, readable=true, files=none) -%}
     {%- if readable -%}
         (select * from {{ source(source_name, table_name) }}) as landing_rows
     {%- else -%}
@@ -42,10 +42,13 @@
     ) as unreadable_lines
 {%- endmacro %}
 
-{% macro duckdb__lw_landing_rows(source_name, table_name, readable=true) -%}
+{% macro duckdb__lw_landing_rows(source_name, table_name, readable=true, files=none) -%}
     {#- a unit test gives the source's rows itself (or none: no unreadable lines) -#}
     {%- if model.resource_type == 'unit_test' -%}
         {{ return(default__lw_landing_rows(source_name, table_name, readable)) }}
+    {%- endif -%}
+    {%- if files is not none and execute -%}
+        {{ return(lw_landing_rows_of_files(source_name, table_name, readable, files)) }}
     {%- endif -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set landing = {} -%}
@@ -78,6 +81,76 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- DuckDB: the rows (or, readable=false, the unreadable lines) of some of a demo
+    source's landing files (`files`: [{file, size, modified_at}], a batch of
+    lw_landing_file_batch), each with the file it came from as column _lw_file. The
+    columns are those of every file of the source now (the union of the CSV headers, the
+    parquet files' union by name, the JSON text columns), whichever files are read, so
+    that a model over no new file still has them. -#}
+{% macro lw_landing_rows_of_files(source_name, table_name, readable, files) -%}
+    {%- set landing = {} -%}
+    {%- for node in graph.sources.values()
+        if node.source_name == source_name and node.name == table_name -%}
+        {%- do landing.update(node.meta.landing_files) -%}
+    {%- endfor -%}
+    {%- set paths = files | map(attribute='file') | list -%}
+    {%- set alias = 'landing_rows' if readable else 'unreadable_lines' -%}
+    {%- if not lw_landing_files(source_name, table_name) -%}
+        {#- no files at all (sqlfluff's compile, a landing dir not there yet): the source
+            itself, which fails at run time naming the missing files -#}
+        {%- if not readable -%}
+            {{ return(lw_no_unreadable_lines()) }}
+        {%- endif -%}
+        {{ return('(select *, cast(null as varchar) as _lw_file from ' ~ source(source_name, table_name) ~ ') as landing_rows') }}
+    {%- endif -%}
+    {%- if landing.get('format') == 'parquet' -%}
+        {%- if not readable -%}
+            {{ return(lw_no_unreadable_lines()) }}
+        {%- endif -%}
+    (
+        select
+            * exclude (filename),
+            filename as _lw_file
+        from read_parquet({{ lw_sql_string(lw_landing_pattern(source_name, table_name)) }}, union_by_name = true, filename = true)
+        where filename in (
+            {%- for path in paths %}{{ lw_sql_string(path) }}{{ ', ' if not loop.last }}{% endfor -%}
+            {%- if not paths %}null{% endif -%}
+        )
+    ) as landing_rows
+    {%- else -%}
+        {%- set dialect = {'json_text_columns': landing.get('text_columns'), 'lw_file_column': true} -%}
+        {%- if landing.format == 'csv' -%}
+            {%- set columns = [] -%}
+            {%- for landed in lw_landing_files(source_name, table_name) -%}
+                {%- for name in lw_csv_header(landed.file, {}) if name not in columns -%}
+                    {%- do columns.append(name) -%}
+                {%- endfor -%}
+            {%- endfor -%}
+            {%- do dialect.update({'columns': columns}) -%}
+        {%- else -%}
+            {%- set columns = landing.get('text_columns') or [] -%}
+        {%- endif -%}
+        {%- if not paths -%}
+            {#- no file to read: no rows, the same columns -#}
+            {%- if not readable -%}
+                {{ return(lw_no_unreadable_lines()) }}
+            {%- endif -%}
+    (
+        select
+            {%- for column in columns %}
+            cast(null as varchar) as "{{ column }}",
+            {%- endfor %}
+            cast(null as varchar) as _lw_file
+        where 1 = 0
+    ) as landing_rows
+        {%- else %}
+    (
+        {{ lw_read_lines(paths, landing.format, 'rows' if readable else 'unreadable', dialect) }}
+    ) as {{ alias }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- DuckDB: the SQL (a query) reading `files` (a list of paths) line by line, in format
     'csv' or 'json', with the dialect `dialect` (all keys optional):
     - csv: delimiter (','), quote ('"', doubled inside a quoted field), header (true:
@@ -95,24 +168,13 @@
         {%- set delimiter = dialect.get('delimiter') or ',' -%}
         {%- set quote = dialect.get('quote') or '"' -%}
         {%- set header = dialect.get('header', true) -%}
-        {%- set lines_dialect = "delim = e'\\x01', quote = '', escape = '', encoding = 'latin-1', "
-            ~ "nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, max_line_size = 16777216, buffer_size = 33554432" -%}
+        {%- set lines_dialect = lw_lines_dialect() -%}
         {#- each file's header names (CSV), in file order; columns: their union -#}
         {%- set headers = {} -%}
         {%- set columns = [] -%}
         {%- if csv -%}
             {%- for file in files -%}
-                {%- set names = [] -%}
-                {%- if header and execute -%}
-                    {%- set first_line = run_query(
-                        "select column_name from (describe select * from read_csv(" ~ lw_sql_string(file)
-                        ~ ", header = true, all_varchar = true, " ~ lines_dialect ~ ")) limit 1").columns[0].values()[0] -%}
-                    {%- for name in first_line.split(delimiter) -%}
-                        {%- do names.append(name.strip().strip(quote)) -%}
-                    {%- endfor -%}
-                {%- else -%}
-                    {%- do names.extend(dialect.get('names') or []) -%}
-                {%- endif -%}
+                {%- set names = lw_csv_header(file, dialect) -%}
                 {%- do headers.update({file: names}) -%}
                 {%- for name in names if name not in columns -%}
                     {%- do columns.append(name) -%}
@@ -120,6 +182,10 @@
             {%- endfor -%}
         {%- else -%}
             {%- set columns = dialect.get('json_text_columns') or [] -%}
+        {%- endif -%}
+        {%- if dialect.get('columns') is not none -%}
+            {#- the caller's columns (the union of every file of the source, not only of these) -#}
+            {%- set columns = dialect.columns -%}
         {%- endif -%}
         {#- the CSV dialect as regular expressions (RE2): delimiter and quote escaped -#}
         {%- set special = '\\^$.|?*+()[]{}-' -%}
@@ -219,7 +285,7 @@
             {%- else %}
             _values[{{ loop.index }}] as "{{ column }}"
             {%- endif %}
-            {%- if not loop.last or dialect.get('file_columns') %},{% endif %}
+            {%- if not loop.last or dialect.get('file_columns') or dialect.get('lw_file_column') %},{% endif %}
             {%- endfor %}
             {%- if dialect.get('json_structure') %}
             unnest(json_transform(_line, {{ lw_sql_string(dialect.json_structure) }})),
@@ -228,6 +294,9 @@
             _file as filename,
             _file,
             cast(null as bigint) as _line_number
+            {%- endif %}
+            {%- if dialect.get('lw_file_column') %}
+            _file as _lw_file
             {%- endif %}
         {%- if csv or dialect.get('json_structure') %}
         from lw_checked
@@ -260,6 +329,32 @@
         from lw_checked
         where _read_error is not null
         {%- endif %}
+{%- endmacro %}
+
+{#- The column names of one CSV file (lw_read_lines' dialect): its header line's fields,
+    or the dialect's names when the files have no header. -#}
+{% macro lw_csv_header(file, dialect) -%}
+    {%- set delimiter = dialect.get('delimiter') or ',' -%}
+    {%- set quote = dialect.get('quote') or '"' -%}
+    {%- set names = [] -%}
+    {%- if dialect.get('header', true) and execute -%}
+        {%- set first_line = run_query(
+            "select column_name from (describe select * from read_csv(" ~ lw_sql_string(file)
+            ~ ", header = true, all_varchar = true, " ~ lw_lines_dialect() ~ ")) limit 1").columns[0].values()[0] -%}
+        {%- for name in first_line.split(delimiter) -%}
+            {%- do names.append(name.strip().strip(quote)) -%}
+        {%- endfor -%}
+    {%- else -%}
+        {%- do names.extend(dialect.get('names') or []) -%}
+    {%- endif -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#- read_csv's options that read a file as lines, one varchar per line (no quoting, no
+    escapes, latin-1 so that any byte reads): lw_read_lines and lw_csv_header. -#}
+{% macro lw_lines_dialect() -%}
+    {{ return("delim = e'\\x01', quote = '', escape = '', encoding = 'latin-1', "
+        ~ "nullstr = e'\\x02\\x03', null_padding = true, strict_mode = false, max_line_size = 16777216, buffer_size = 33554432") }}
 {%- endmacro %}
 
 {% macro lw_sql_string(value) -%}

@@ -9,10 +9,10 @@
     {%- set demo = [
         {'source': 'web', 'table': 'events', 'base': 'base_web__events', 'staging': 'stg_web__events', 'key': 'event_id'},
         {'source': 'app', 'table': 'events', 'base': 'base_app__events', 'staging': 'stg_app__events', 'key': 'event_id'},
-        {'source': 'messaging', 'table': 'webhooks', 'base': 'base_messaging__webhooks', 'staging': 'stg_messaging__events', 'key': 'webhook_id'},
-        {'source': 'store_pos', 'table': 'transaction_lines', 'base': 'base_store_pos__transaction_lines', 'staging': 'stg_store_pos__transaction_lines', 'key': 'line_key'},
-        {'source': 'online_orders', 'table': 'orders', 'base': 'base_online_orders__orders', 'staging': 'stg_online_orders__orders', 'key': 'order_id'},
-        {'source': 'crm', 'table': 'customers', 'base': 'base_crm__customers', 'staging': 'stg_crm__customers', 'key': 'user_id'}
+        {'source': 'messaging', 'table': 'webhooks', 'base': 'base_messaging__webhooks', 'staging': 'stg_messaging__events', 'key': 'webhook_id', 'reads_lines': true},
+        {'source': 'store_pos', 'table': 'transaction_lines', 'base': 'base_store_pos__transaction_lines', 'staging': 'stg_store_pos__transaction_lines', 'key': 'line_key', 'reads_lines': true},
+        {'source': 'online_orders', 'table': 'orders', 'base': 'base_online_orders__orders', 'staging': 'stg_online_orders__orders', 'key': 'order_id', 'reads_lines': true},
+        {'source': 'crm', 'table': 'customers', 'base': 'base_crm__customers', 'staging': 'stg_crm__customers', 'key': 'user_id', 'reads_lines': true}
     ] -%}
     {%- set tables = [] -%}
     {%- for landing in demo if lw_source_enabled(landing.source) -%}
@@ -40,11 +40,21 @@
 
 {#- The lines of one landing table (an entry of lw_landing_tables) that cannot be read
     as a row (_file, _line, reject_reason), as a subquery aliased unreadable_lines: a
-    demo source's from lw_landing_rows, a declared source's from lw_declared_read. -#}
+    demo CSV / JSON source's from base_landing__unreadable_lines (each file read once,
+    there), a declared source's from lw_declared_read; a parquet source has none. -#}
 {% macro lw_unreadable_lines(landing) -%}
     {%- if landing.declaration -%}
         ({{ lw_declared_read(landing.declaration, readable=false) }}) as unreadable_lines
+    {%- elif landing.reads_lines -%}
+        (
+            select
+                _lw_file as _file,
+                _line,
+                reject_reason
+            from {{ ref('base_landing__unreadable_lines') }}
+            where source = '{{ landing.source }}' and reject_reason is not null
+        ) as unreadable_lines
     {%- else -%}
-        {{ lw_landing_rows(landing.source, landing.table, readable=false) }}
+        {{ lw_no_unreadable_lines() }}
     {%- endif -%}
 {%- endmacro %}

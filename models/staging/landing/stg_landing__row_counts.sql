@@ -1,9 +1,9 @@
 -- One row per landing table: raw rows read from the files, rows staged, rows
 -- quarantined and duplicate rows removed (valid rows repeating a key, and exact
--- copies of rejected rows). Raw is counted from the landing files themselves
--- (lw_landing_rows: the rows it reads plus the lines it cannot read; a declared
--- source: its base table's rows plus the lines lw_declared_read cannot read), so a staging bug
--- that loses rows breaks raw = staged + quarantined + duplicates.
+-- copies of rejected rows). Raw is counted from the base table, which holds one row
+-- per raw row of every file read (each file is parsed once, there), plus the lines
+-- that are no row (base_landing__unreadable_lines, or lw_declared_read for a declared
+-- source), so a staging bug that loses rows breaks raw = staged + quarantined + duplicates.
 with
 
 quarantined as (
@@ -18,21 +18,15 @@ quarantined as (
 {{ landing.source }}_counts as (
     select
         '{{ landing.source }}' as source,
-        {% if landing.declaration -%}
-        -- a declared source: its base table holds one row per raw row (the files are
-        -- parsed once, there), plus its lines that are no row
-        (select count(*) from {{ ref(landing.base) }} where {{ landing.filter }})
+        -- the base table holds one row per raw row (each file is parsed once, there),
+        -- plus the lines that are no row
+        (select count(*) from {{ ref(landing.base) }}{% if landing.filter %} where {{ landing.filter }}{% endif %})
         + (select count(*) from {{ lw_unreadable_lines(landing) }})
             as raw_rows,
-        (select count(*) from {{ ref(landing.staging) }} where {{ landing.filter }}) as staged_rows,
-        {%- else -%}
-        (select count(*) from {{ lw_landing_rows(landing.source, landing.table) }})
-        + (select count(*) from {{ lw_landing_rows(landing.source, landing.table, readable=false) }})
-            as raw_rows,
-        (select count(*) from {{ ref(landing.staging) }}) as staged_rows,
-        {%- endif %}
+        (select count(*) from {{ ref(landing.staging) }}{% if landing.filter %} where {{ landing.filter }}{% endif %})
+            as staged_rows,
         -- valid rows repeating a key, plus exact copies of rejected rows (one pass over
-        -- the base view; raw_record is only built for rejected rows)
+        -- the base table; raw_record is only kept for rejected rows)
         (
             select
                 count(case when reject_reason is null then 1 end)

@@ -293,9 +293,13 @@ def _gated_build(paths: Paths, serving: Path, *, keep: int, target: str | None,
         demo_sources = inputs.demo_sources if inputs else None
         require_landing(paths, demo_sources)
         if not audit_only:  # every contract column in every file, before any model runs
-            from lifecycle_warehouse.pipeline.landing_check import check_landing_files
+            from lifecycle_warehouse.pipeline.landing_check import (
+                check_landing_files,
+                files_already_read,
+            )
 
-            check_landing_files(paths.landing_dir, demo_sources)
+            check_landing_files(paths.landing_dir, demo_sources,
+                                {} if full_refresh else files_already_read(paths.database))
     config = (load_gate_config(deployment=demo_gate_bounds(), deployment_source=DEMO_DECLARATION)
               if inputs is None else
               load_gate_config(deployment=inputs.gates, deployment_source=inputs.declaration,

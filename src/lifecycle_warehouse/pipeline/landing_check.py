@@ -21,6 +21,7 @@ import gzip
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -189,16 +190,55 @@ def intended_test_warnings(landing_dir: Path) -> dict[str, str]:
     return {"web_landing_has_no_unexpected_columns": PLANTED_DRIFT} if drift else {}
 
 
-def check_landing_files(landing_dir: Path, sources: tuple[str, ...] | None = None
-                        ) -> list[str]:
+# The file-incremental models whose rows record the landing file each was read from
+# (_lw_file, with its size and modification time then: macro lw_landing_file_batch).
+_RECORDING_MODELS = ("base_web__events", "base_app__events", "base_landing__unreadable_lines")
+
+
+def file_signature(file: Path) -> tuple[int, str]:
+    """(size, modification time in UTC to the second) as lw_landing_file_batch records a
+    file (DuckDB read_blob)."""
+    stat = file.stat()
+    modified = datetime.fromtimestamp(int(stat.st_mtime), tz=timezone.utc)
+    return stat.st_size, modified.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def files_already_read(database: Path) -> dict[str, tuple[int, str]]:
+    """The landing files an earlier build of `database` has read: path -> (size,
+    modification time) when read. {} when there is no such build (a first or a
+    --full-refresh build checks every file)."""
+    if not Path(database).exists():
+        return {}
+    read: dict[str, tuple[int, str]] = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = {row[0] for row in con.execute(
+            "select table_name from information_schema.columns where table_schema = 'staging' "
+            "and column_name = '_lw_file' and table_name in (select table_name from "
+            "information_schema.tables where table_type = 'BASE TABLE')").fetchall()}
+        for table in sorted(tables & set(_RECORDING_MODELS)):
+            for file, size, modified in con.execute(
+                    f"select _lw_file, max(_lw_file_size), max(_lw_file_modified_at) "
+                    f"from staging.{table} where _lw_file is not null group by _lw_file"
+            ).fetchall():
+                read[file] = (size, modified)
+    return read
+
+
+def check_landing_files(landing_dir: Path, sources: tuple[str, ...] | None = None,
+                        already_read: dict[str, tuple[int, str]] | None = None) -> list[str]:
     """BuildError naming file and column when a landing file lacks a contract column;
     returns one note per file with extra columns (tolerated). Folders without files are
-    left to runner.require_landing."""
+    left to runner.require_landing. already_read (files_already_read): files checked by
+    the build that read them, skipped while unchanged, so an incremental build checks only
+    what landed since (a changed file is checked again, and the build then refuses it)."""
     notes: list[str] = []
     planted = bool(intended_test_warnings(Path(landing_dir)))
+    already_read = already_read or {}
     with duckdb.connect() as con:
         for contract in load_contracts(sources):
             for file in sorted(Path(landing_dir).glob(contract.pattern)):
+                if already_read.get(str(file)) == file_signature(file):
+                    continue
                 if contract.format in ("csv", "json"):
                     _check_line_lengths(file)
                 found = _file_columns(con, contract, file)

@@ -1,10 +1,21 @@
 -- One row per raw app event row: typed (epoch ms → UTC), mapped to the taxonomy
 -- and validated. reject_reason is null for rows fit for staging.
-{{ config(enabled=lw_source_enabled('app')) }}
+{{ config(
+    enabled=lw_source_enabled('app'),
+    materialized=lw_upsert_materialization(),
+    incremental_strategy='append',
+) }}
+{#- an incremental table: each run reads the landing files it has not read before
+    (macros/staging/lw_landing_file_batch.sql) -#}
+{%- set batch = lw_landing_file_batch('app', 'events') %}
 with
 
+landing_files as (
+    {{ lw_landing_files_read(batch) }}
+),
+
 source as (
-    select * from {{ source('app', 'events') }}
+    select * from {{ lw_landing_rows('app', 'events', files=batch.read) }}
 ),
 
 taxonomy as (
@@ -23,7 +34,8 @@ typed as (
         source.platform as source_platform,
         {{ lw_known_value('source.platform', ['iOS', 'Android']) }} as platform,
         source.app_version,
-        {{ lw_row_to_json('source') }} as raw_record
+        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_landing_file_column('source') }} as _lw_file
     from source
 ),
 
@@ -47,6 +59,32 @@ validated as (
     from typed
     left join taxonomy
         on typed.source_event_name = taxonomy.source_event_name
+),
+
+final as (
+    select
+        validated.event_id,
+        validated.device_id,
+        validated.user_id,
+        validated.source_event_name,
+        validated.event_at,
+        validated.loaded_at,
+        validated.source_platform,
+        validated.platform,
+        validated.app_version,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
+        validated.event_name,
+        validated.event_category,
+        validated.channel,
+        validated.is_user_initiated,
+        validated.reject_reason,
+        validated._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at
+    from validated
+    left join landing_files
+        on validated._lw_file = landing_files._lw_file
 )
 
-select * from validated
+select * from final

@@ -1,10 +1,21 @@
 -- One row per raw CRM customer row: email normalised, phone → E.164 with the
 -- customer's country calling code, consent Y/N/empty → true/false/null, validated.
-{{ config(enabled=lw_source_enabled('crm')) }}
+{{ config(
+    enabled=lw_source_enabled('crm'),
+    materialized=lw_upsert_materialization(),
+    incremental_strategy='append',
+) }}
+{#- an incremental table: each run reads the landing files it has not read before
+    (macros/staging/lw_landing_file_batch.sql) -#}
+{%- set batch = lw_landing_file_batch('crm', 'customers') %}
 with
 
+landing_files as (
+    {{ lw_landing_files_read(batch) }}
+),
+
 source as (
-    select * from {{ lw_landing_rows('crm', 'customers') }}
+    select * from {{ lw_landing_rows('crm', 'customers', files=batch.read) }}
 ),
 
 country_codes as (
@@ -30,7 +41,8 @@ typed as (
         nullif(trim(source.referred_by), '') as referred_by_user_id,
         {{ lw_iso8601_to_utc('source.updated_at') }} as updated_at,
         {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
-        {{ lw_row_to_json('source') }} as raw_record
+        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_landing_file_column('source') }} as _lw_file
     from source
     left join country_codes
         on upper(trim(source.country)) = country_codes.country_code
@@ -49,6 +61,34 @@ validated as (
             when typed.loaded_at is null then 'unparseable_timestamp'
         end as reject_reason
     from typed
+),
+
+final as (
+    select
+        validated.user_id,
+        validated.email,
+        validated.phone_raw,
+        validated.phone_e164,
+        validated.country_code,
+        validated.calling_code,
+        validated.signup_date,
+        validated.has_consent_email,
+        validated.has_consent_sms,
+        validated.has_consent_push,
+        validated.has_consent_whatsapp,
+        validated.is_account_closed,
+        validated.referred_by_user_id,
+        validated.updated_at,
+        validated.loaded_at,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
+        validated.reject_reason,
+        validated._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at
+    from validated
+    left join landing_files
+        on validated._lw_file = landing_files._lw_file
 )
 
-select * from validated
+select * from final

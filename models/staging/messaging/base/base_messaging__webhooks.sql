@@ -1,10 +1,21 @@
 -- One row per raw messaging webhook: typed, recipient normalised per channel
 -- (email / phone / device id), mapped to the taxonomy and validated.
-{{ config(enabled=lw_source_enabled('messaging')) }}
+{{ config(
+    enabled=lw_source_enabled('messaging'),
+    materialized=lw_upsert_materialization(),
+    incremental_strategy='append',
+) }}
+{#- an incremental table: each run reads the landing files it has not read before
+    (macros/staging/lw_landing_file_batch.sql) -#}
+{%- set batch = lw_landing_file_batch('messaging', 'webhooks') %}
 with
 
+landing_files as (
+    {{ lw_landing_files_read(batch) }}
+),
+
 source as (
-    select * from {{ lw_landing_rows('messaging', 'webhooks') }}
+    select * from {{ lw_landing_rows('messaging', 'webhooks', files=batch.read) }}
 ),
 
 taxonomy as (
@@ -34,7 +45,8 @@ typed as (
         end as recipient_phone,
         case when lower(trim(source.channel)) in ('push', 'in_app') then trim(source.recipient) end
             as recipient_device_id,
-        {{ lw_row_to_json('source') }} as raw_record
+        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_landing_file_column('source') }} as _lw_file
     from source
     cross join default_country
 ),
@@ -67,6 +79,33 @@ validated as (
     from typed
     left join taxonomy
         on typed.source_event_name = taxonomy.source_event_name
+),
+
+final as (
+    select
+        validated.webhook_id,
+        validated.message_id,
+        validated.campaign_id,
+        validated.message_channel,
+        validated.source_event_name,
+        validated.event_at,
+        validated.loaded_at,
+        validated.recipient_email,
+        validated.recipient_phone,
+        validated.recipient_device_id,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
+        validated.event_name,
+        validated.event_category,
+        validated.channel,
+        validated.is_user_initiated,
+        validated.reject_reason,
+        validated._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at
+    from validated
+    left join landing_files
+        on validated._lw_file = landing_files._lw_file
 )
 
-select * from validated
+select * from final

@@ -1,10 +1,21 @@
 -- One row per raw order row: ISO times with offsets → UTC, amounts → base
 -- currency, email normalised, status mapped to the taxonomy, validated.
-{{ config(enabled=lw_source_enabled('online_orders')) }}
+{{ config(
+    enabled=lw_source_enabled('online_orders'),
+    materialized=lw_upsert_materialization(),
+    incremental_strategy='append',
+) }}
+{#- an incremental table: each run reads the landing files it has not read before
+    (macros/staging/lw_landing_file_batch.sql) -#}
+{%- set batch = lw_landing_file_batch('online_orders', 'orders') %}
 with
 
+landing_files as (
+    {{ lw_landing_files_read(batch) }}
+),
+
 source as (
-    select * from {{ lw_landing_rows('online_orders', 'orders') }}
+    select * from {{ lw_landing_rows('online_orders', 'orders', files=batch.read) }}
 ),
 
 fx_rates as (
@@ -39,7 +50,8 @@ typed as (
         {{ lw_iso8601_to_utc('source.ordered_at') }} as event_at,
         {{ lw_iso8601_to_utc('source.updated_at') }} as updated_at,
         {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
-        {{ lw_row_to_json('source') }} as raw_record
+        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_landing_file_column('source') }} as _lw_file
     from source
     left join fx_rates
         on source.currency = fx_rates.currency_code
@@ -71,6 +83,37 @@ validated as (
     from typed
     left join taxonomy
         on typed.source_event_name = taxonomy.source_event_name
+),
+
+final as (
+    select
+        validated.order_id,
+        validated.user_id,
+        validated.email,
+        validated.source_event_name,
+        validated.currency_code,
+        validated.rate_to_base,
+        validated.order_total_local,
+        validated.refund_amount_local,
+        validated.is_unparseable_refund,
+        validated.has_non_plain_amount,
+        validated.item_count,
+        validated.event_at,
+        validated.updated_at,
+        validated.loaded_at,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
+        validated.event_name,
+        validated.event_category,
+        validated.channel,
+        validated.is_user_initiated,
+        validated.reject_reason,
+        validated._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at
+    from validated
+    left join landing_files
+        on validated._lw_file = landing_files._lw_file
 )
 
-select * from validated
+select * from final

@@ -1,10 +1,21 @@
 -- One row per raw POS line: store-local time → UTC with the store's time zone,
 -- price → base currency, phone → E.164 with the store country's calling code.
-{{ config(enabled=lw_source_enabled('store_pos')) }}
+{{ config(
+    enabled=lw_source_enabled('store_pos'),
+    materialized=lw_upsert_materialization(),
+    incremental_strategy='append',
+) }}
+{#- an incremental table: each run reads the landing files it has not read before
+    (macros/staging/lw_landing_file_batch.sql) -#}
+{%- set batch = lw_landing_file_batch('store_pos', 'transaction_lines') %}
 with
 
+landing_files as (
+    {{ lw_landing_files_read(batch) }}
+),
+
 source as (
-    select * from {{ lw_landing_rows('store_pos', 'transaction_lines') }}
+    select * from {{ lw_landing_rows('store_pos', 'transaction_lines', files=batch.read) }}
 ),
 
 stores as (
@@ -54,7 +65,8 @@ typed as (
         source.currency as currency_code,
         fx_rates.rate_to_base,
         lower(source.is_return) = 'true' as is_return,
-        {{ lw_row_to_json('source') }} as raw_record
+        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_landing_file_column('source') }} as _lw_file
     from source
     left join stores
         on source.store_id = stores.store_id
@@ -95,6 +107,42 @@ mapped as (
     from validated
     left join taxonomy
         on validated.source_event_name = taxonomy.source_event_name
+),
+
+final as (
+    select
+        mapped.transaction_id,
+        mapped.line_number,
+        mapped.line_key,
+        mapped.store_id,
+        mapped.store_timezone,
+        mapped.event_at,
+        mapped.local_time_ambiguity,
+        mapped.loaded_at,
+        mapped.loyalty_card,
+        mapped.phone_raw,
+        mapped.phone_e164,
+        mapped.sku,
+        mapped.quantity,
+        mapped.unit_price_local,
+        mapped.has_non_plain_amount,
+        mapped.currency_code,
+        mapped.rate_to_base,
+        mapped.is_return,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when mapped.reject_reason is not null then mapped.raw_record end as raw_record,
+        mapped.source_event_name,
+        mapped.reject_reason,
+        mapped.event_name,
+        mapped.event_category,
+        mapped.channel,
+        mapped.is_user_initiated,
+        mapped._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at
+    from mapped
+    left join landing_files
+        on mapped._lw_file = landing_files._lw_file
 )
 
-select * from mapped
+select * from final

@@ -1,10 +1,21 @@
 -- One row per raw web event row: typed, mapped to the taxonomy and validated.
 -- reject_reason is null for rows fit for staging; the first failing check wins.
-{{ config(enabled=lw_source_enabled('web')) }}
+{{ config(
+    enabled=lw_source_enabled('web'),
+    materialized=lw_upsert_materialization(),
+    incremental_strategy='append',
+) }}
+{#- an incremental table: each run reads the landing files it has not read before
+    (macros/staging/lw_landing_file_batch.sql) -#}
+{%- set batch = lw_landing_file_batch('web', 'events') %}
 with
 
+landing_files as (
+    {{ lw_landing_files_read(batch) }}
+),
+
 source as (
-    select * from {{ source('web', 'events') }}
+    select * from {{ lw_landing_rows('web', 'events', files=batch.read) }}
 ),
 
 taxonomy as (
@@ -28,7 +39,8 @@ typed as (
         source.utm_source,
         source.utm_medium,
         source.utm_campaign,
-        {{ lw_row_to_json('source') }} as raw_record
+        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_landing_file_column('source') }} as _lw_file
     from source
 ),
 
@@ -52,6 +64,37 @@ validated as (
     from typed
     left join taxonomy
         on typed.source_event_name = taxonomy.source_event_name
+),
+
+final as (
+    select
+        validated.event_id,
+        validated.cookie_id,
+        validated.user_id,
+        validated.source_event_name,
+        validated.event_at,
+        validated.loaded_at,
+        validated.page_url,
+        validated.product_id,
+        validated.source_device_type,
+        validated.device_type,
+        validated.browser,
+        validated.utm_source,
+        validated.utm_medium,
+        validated.utm_campaign,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
+        validated.event_name,
+        validated.event_category,
+        validated.channel,
+        validated.is_user_initiated,
+        validated.reject_reason,
+        validated._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at
+    from validated
+    left join landing_files
+        on validated._lw_file = landing_files._lw_file
 )
 
-select * from validated
+select * from final

@@ -1,0 +1,179 @@
+{#- File-level incremental landing (DECISIONLOG "Each landing file is read once").
+
+    A demo source's base model (and base_landing__unreadable_lines) is an incremental
+    table that reads only the landing files it has not read before: each of its rows
+    keeps the file it came from (_lw_file) with that file's size and modification time
+    when it was read (_lw_file_size, _lw_file_modified_at), which is the record of what
+    was read. A file is read once, on the run after it lands; JSON / CSV history is never
+    parsed again.
+
+    lw_landing_file_batch(source_name, table_name, recorded_source): the landing files of
+    the source now (its meta.landing_files.path under var landing_dir), compared with those
+    recorded in {{ this }} (its rows of column source = recorded_source, when the model
+    holds several sources). Returns {'read': [{file, size, modified_at}, ...]}, the
+    files this run reads:
+    - full refresh, a first run, Spark (no incremental tables there), a unit test: every
+      file is read;
+    - otherwise the files not recorded yet;
+    - a recorded file whose size or modification time changed, or that is gone, fails
+      the build here, naming the files: its rows would otherwise silently stay those of
+      the version read. `lw build --full-refresh` reads every file again as it is now
+      (incremental staging models downstream keep a key's first row, so re-reading one
+      file alone would not replace its rows there). -#}
+{% macro lw_landing_file_batch(source_name, table_name, recorded_source=none) -%}
+    {%- set batch = {'read': []} -%}
+    {%- if not execute or target.type != 'duckdb' or model.resource_type == 'unit_test' -%}
+        {{ return(batch) }}
+    {%- endif -%}
+    {%- set current = lw_landing_files(source_name, table_name) -%}
+    {%- if not is_incremental() -%}
+        {%- do batch.update({'read': current}) -%}
+        {{ return(batch) }}
+    {%- endif -%}
+    {%- set recorded_sql -%}
+        select
+            _lw_file,
+            max(_lw_file_size) as size,
+            max(_lw_file_modified_at) as modified_at
+        from {{ this }}
+        {%- if recorded_source %}
+        where source = {{ lw_sql_string(recorded_source) }}
+        {%- endif %}
+        group by _lw_file
+    {%- endset -%}
+    {%- set recorded = {} -%}
+    {%- for row in run_query(recorded_sql).rows -%}
+        {%- do recorded.update({row[0]: {'size': row[1], 'modified_at': row[2]}}) -%}
+    {%- endfor -%}
+    {%- set now = {} -%}
+    {%- for landed in current -%}
+        {%- do now.update({landed.file: landed}) -%}
+    {%- endfor -%}
+    {%- set changed = [] -%}
+    {%- for file, was in recorded.items() | sort -%}
+        {%- if file not in now -%}
+            {%- do changed.append(file ~ ' is gone (read when it had ' ~ was.size ~ ' bytes, modified ' ~ was.modified_at ~ ')') -%}
+        {%- elif now[file].size != was.size or now[file].modified_at != was.modified_at -%}
+            {%- do changed.append(file ~ ' changed after it was read (' ~ was.size ~ ' bytes, modified '
+                ~ was.modified_at ~ ' when read; now ' ~ now[file].size ~ ' bytes, modified ' ~ now[file].modified_at ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if changed -%}
+        {{ exceptions.raise_compiler_error(
+            this.identifier ~ ": " ~ changed | length ~ " landing file(s) of source '" ~ source_name
+            ~ "' differ from what this build read:\n  " ~ (changed[:10] | join('\n  '))
+            ~ ('\n  ...' if changed | length > 10 else '')
+            ~ "\nA landing file is read once, on the build after it lands, and must not change afterwards"
+            ~ " (its rows would silently stay those of the version read). Restore the file, or land a"
+            ~ " correction as a new file; or read every file again as it is now: `lw build --full-refresh`"
+            ~ " (dbt build --full-refresh).") }}
+    {%- endif -%}
+    {%- for file, landed in now.items() | sort if file not in recorded -%}
+        {%- do batch.read.append(landed) -%}
+    {%- endfor -%}
+    {{ return(batch) }}
+{%- endmacro %}
+
+{#- The landing files of a demo source now: [{file, size, modified_at}] in file order
+    (DuckDB read_blob, which reads the metadata only when the content is not selected;
+    modified_at as text, to the second). -#}
+{% macro lw_landing_files(source_name, table_name) -%}
+    {%- set pattern = lw_landing_pattern(source_name, table_name) -%}
+    {%- set files = [] -%}
+    {%- if pattern is none -%}{{ return(files) }}{%- endif -%}
+    {%- set listed = run_query("select count(*) from glob(" ~ lw_sql_string(pattern) ~ ")").columns[0].values()[0] -%}
+    {%- if listed == 0 -%}{{ return(files) }}{%- endif -%}
+    {%- set found -%}
+        select filename, size, strftime(last_modified at time zone 'UTC', '%Y-%m-%d %H:%M:%S')
+        from read_blob({{ lw_sql_string(pattern) }})
+        order by filename
+    {%- endset -%}
+    {%- for row in run_query(found).rows -%}
+        {%- do files.append({'file': row[0], 'size': row[1], 'modified_at': row[2]}) -%}
+    {%- endfor -%}
+    {{ return(files) }}
+{%- endmacro %}
+
+{#- The glob of a demo source's landing files (var landing_dir + meta.landing_files.path),
+    none when the source has no landing_files meta. -#}
+{% macro lw_landing_pattern(source_name, table_name) -%}
+    {%- set landing = {} -%}
+    {%- for node in graph.sources.values()
+        if node.source_name == source_name and node.name == table_name -%}
+        {%- do landing.update(node.meta.landing_files) -%}
+    {%- endfor -%}
+    {%- if not landing.get('path') -%}{{ return(none) }}{%- endif -%}
+    {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
+    {{ return(landing.path if landing.path.startswith('/') else landing_dir ~ '/' ~ landing.path) }}
+{%- endmacro %}
+
+{#- The files of a batch as a relation (_lw_file, _lw_file_size, _lw_file_modified_at),
+    one row per file read in this run: joined to the rows read, it is their record. -#}
+{% macro lw_landing_files_read(batch) -%}
+    {%- if batch.read -%}
+    select * from (
+        values
+        {%- for landed in batch.read %}
+        ({{ lw_sql_string(landed.file) }}, cast({{ landed.size }} as {{ dbt.type_bigint() }}), {{ lw_sql_string(landed.modified_at) }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as landing_files (_lw_file, _lw_file_size, _lw_file_modified_at)
+    {%- else -%}
+    select
+        cast(null as {{ dbt.type_string() }}) as _lw_file,
+        cast(null as {{ dbt.type_bigint() }}) as _lw_file_size,
+        cast(null as {{ dbt.type_string() }}) as _lw_file_modified_at
+    where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The file a landing row was read from, as a column of its base model: the reader's
+    _lw_file column on DuckDB; null where the rows are read whole (Spark, unit tests). -#}
+{% macro lw_landing_file_column(relation_alias) -%}
+    {%- if lw_landing_rows_carry_file() -%}
+        {{ relation_alias }}._lw_file
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when lw_landing_rows gives each row its file (column _lw_file): DuckDB outside
+    unit tests. -#}
+{% macro lw_landing_rows_carry_file() -%}
+    {{ return(target.type == 'duckdb' and model.resource_type != 'unit_test') }}
+{%- endmacro %}
+
+{#- The raw record of a landing row (lw_row_to_json) without the reader's _lw_file
+    column, so that the same row gives the same raw_record whatever file it came in. -#}
+{% macro lw_landing_record(relation_alias) -%}
+    {%- if lw_landing_rows_carry_file() -%}
+        cast(json_merge_patch(to_json({{ relation_alias }}), '{"_lw_file": null}') as varchar)
+    {%- else -%}
+        {{ lw_row_to_json(relation_alias) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- base_landing__unreadable_lines' rows of one source: its unreadable lines
+    (`unreadable_lines`: lw_landing_rows(readable=false, files=batch.read), a subquery
+    aliased unreadable_lines) and one row per file of the batch (_line and reject_reason
+    null), each with the file's size and modification time when read. -#}
+{% macro lw_file_lines(source_name, unreadable_lines, batch) -%}
+    select
+        {{ lw_sql_string(source_name) }} as source,
+        unreadable_lines._file as _lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at,
+        unreadable_lines._line,
+        unreadable_lines.reject_reason
+    from {{ unreadable_lines }}
+    left join ({{ lw_landing_files_read(batch) }}) as landing_files
+        on unreadable_lines._file = landing_files._lw_file
+    union all
+    select
+        {{ lw_sql_string(source_name) }} as source,
+        landing_files._lw_file,
+        landing_files._lw_file_size,
+        landing_files._lw_file_modified_at,
+        cast(null as {{ dbt.type_string() }}) as _line,
+        cast(null as {{ dbt.type_string() }}) as reject_reason
+    from ({{ lw_landing_files_read(batch) }}) as landing_files
+{%- endmacro %}
