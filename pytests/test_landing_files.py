@@ -90,7 +90,8 @@ def test_each_file_is_read_once_and_a_new_file_adds_only_its_rows(landing):
     assert _per_file(landing.database, "base_messaging__webhooks") == {messaging: 2}
     with duckdb.connect(str(landing.database), read_only=True) as con:
         recorded = con.execute(
-            "select _lw_file_size, _lw_file_modified_at from staging.base_landing__unreadable_lines "
+            "select _lw_file_size, _lw_file_modified_at "
+            "from staging.base_landing__unreadable_lines "
             "where _lw_file = ? and reject_reason is null", [second]).fetchall()
         kept = con.execute("select count(*), count(raw_record) from staging.base_crm__customers "
                            ).fetchone()

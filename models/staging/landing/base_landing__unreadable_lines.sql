@@ -25,25 +25,41 @@ with
 
 {% if lw_source_enabled('messaging') -%}
 messaging_lines as (
-    {{ lw_file_lines('messaging', lw_landing_rows('messaging', 'webhooks', readable=false, files=batches.messaging.read), batches.messaging) }}
+    {{ lw_file_lines(
+        'messaging',
+        lw_landing_rows('messaging', 'webhooks', readable=false, files=batches.messaging.read),
+        batches.messaging
+    ) }}
 ),
 
 {% endif -%}
 {% if lw_source_enabled('store_pos') -%}
 store_pos_lines as (
-    {{ lw_file_lines('store_pos', lw_landing_rows('store_pos', 'transaction_lines', readable=false, files=batches.store_pos.read), batches.store_pos) }}
+    {{ lw_file_lines(
+        'store_pos',
+        lw_landing_rows('store_pos', 'transaction_lines', readable=false, files=batches.store_pos.read),
+        batches.store_pos
+    ) }}
 ),
 
 {% endif -%}
 {% if lw_source_enabled('online_orders') -%}
 online_orders_lines as (
-    {{ lw_file_lines('online_orders', lw_landing_rows('online_orders', 'orders', readable=false, files=batches.online_orders.read), batches.online_orders) }}
+    {{ lw_file_lines(
+        'online_orders',
+        lw_landing_rows('online_orders', 'orders', readable=false, files=batches.online_orders.read),
+        batches.online_orders
+    ) }}
 ),
 
 {% endif -%}
 {% if lw_source_enabled('crm') -%}
 crm_lines as (
-    {{ lw_file_lines('crm', lw_landing_rows('crm', 'customers', readable=false, files=batches.crm.read), batches.crm) }}
+    {{ lw_file_lines(
+        'crm',
+        lw_landing_rows('crm', 'customers', readable=false, files=batches.crm.read),
+        batches.crm
+    ) }}
 ),
 
 {% endif -%}

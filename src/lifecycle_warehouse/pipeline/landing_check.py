@@ -21,7 +21,7 @@ import gzip
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -199,7 +199,7 @@ def file_signature(file: Path) -> tuple[int, str]:
     """(size, modification time in UTC to the second) as lw_landing_file_batch records a
     file (DuckDB read_blob)."""
     stat = file.stat()
-    modified = datetime.fromtimestamp(int(stat.st_mtime), tz=timezone.utc)
+    modified = datetime.fromtimestamp(int(stat.st_mtime), tz=UTC)
     return stat.st_size, modified.strftime("%Y-%m-%d %H:%M:%S")
 
 

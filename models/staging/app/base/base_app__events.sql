@@ -72,8 +72,6 @@ final as (
         validated.source_platform,
         validated.platform,
         validated.app_version,
-        -- the raw row is kept for rejected rows only (the quarantine's)
-        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
         validated.event_name,
         validated.event_category,
         validated.channel,
@@ -81,7 +79,9 @@ final as (
         validated.reject_reason,
         validated._lw_file,
         landing_files._lw_file_size,
-        landing_files._lw_file_modified_at
+        landing_files._lw_file_modified_at,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record
     from validated
     left join landing_files
         on validated._lw_file = landing_files._lw_file

@@ -80,12 +80,12 @@ final as (
         validated.referred_by_user_id,
         validated.updated_at,
         validated.loaded_at,
-        -- the raw row is kept for rejected rows only (the quarantine's)
-        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
         validated.reject_reason,
         validated._lw_file,
         landing_files._lw_file_size,
-        landing_files._lw_file_modified_at
+        landing_files._lw_file_modified_at,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record
     from validated
     left join landing_files
         on validated._lw_file = landing_files._lw_file

@@ -93,8 +93,6 @@ final as (
         validated.recipient_email,
         validated.recipient_phone,
         validated.recipient_device_id,
-        -- the raw row is kept for rejected rows only (the quarantine's)
-        case when validated.reject_reason is not null then validated.raw_record end as raw_record,
         validated.event_name,
         validated.event_category,
         validated.channel,
@@ -102,7 +100,9 @@ final as (
         validated.reject_reason,
         validated._lw_file,
         landing_files._lw_file_size,
-        landing_files._lw_file_modified_at
+        landing_files._lw_file_modified_at,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when validated.reject_reason is not null then validated.raw_record end as raw_record
     from validated
     left join landing_files
         on validated._lw_file = landing_files._lw_file

@@ -129,8 +129,6 @@ final as (
         mapped.currency_code,
         mapped.rate_to_base,
         mapped.is_return,
-        -- the raw row is kept for rejected rows only (the quarantine's)
-        case when mapped.reject_reason is not null then mapped.raw_record end as raw_record,
         mapped.source_event_name,
         mapped.reject_reason,
         mapped.event_name,
@@ -139,7 +137,9 @@ final as (
         mapped.is_user_initiated,
         mapped._lw_file,
         landing_files._lw_file_size,
-        landing_files._lw_file_modified_at
+        landing_files._lw_file_modified_at,
+        -- the raw row is kept for rejected rows only (the quarantine's)
+        case when mapped.reject_reason is not null then mapped.raw_record end as raw_record
     from mapped
     left join landing_files
         on mapped._lw_file = landing_files._lw_file
