@@ -128,11 +128,12 @@ def test_each_landing_file_was_read_once_on_its_load(builds):
         recorded = con.sql(
             "select count(*), count(distinct _lw_file) from staging.base_landing__unreadable_lines "
             "where reject_reason is null").fetchall()[0]
-    files = sorted(str(path) for path in (builds["growing"] / "messaging_webhooks").glob("*.jsonl"))
+    files = sorted(f"messaging_webhooks/{path.name}"
+                   for path in (builds["growing"] / "messaging_webhooks").glob("*.jsonl"))
     assert [row[0] for row in per_file] == files and len(files) == 4
     assert all(row[1] == 1 for row in per_file)
-    lines = [sum(1 for line in open(file, encoding="utf-8", errors="replace") if line.strip())
-             for file in files]
+    lines = [sum(1 for line in open(builds["growing"] / file, encoding="utf-8", errors="replace")
+                 if line.strip()) for file in files]
     # every line of a file is a row of it (the sample plants no unreadable messaging line)
     assert [row[2] for row in per_file] == lines
     # one record row per CSV / JSON file: messaging, store_pos, online_orders, crm

@@ -71,21 +71,20 @@ def landing(tmp_path):
 
 def test_each_file_is_read_once_and_a_new_file_adds_only_its_rows(landing):
     crm = landing.landing_dir / "crm_customers"
-    first = str(crm / "part-00000.csv")
+    # files are recorded by their path relative to the landing directory
+    first = "crm_customers/part-00000.csv"
     assert _per_file(landing.database, "base_crm__customers") == {first: 2}
-    messaging = str(landing.landing_dir / "messaging_webhooks" / "part-00000.jsonl")
+    messaging = "messaging_webhooks/part-00000.jsonl"
     assert _per_file(landing.database, "base_messaging__webhooks") == {messaging: 2}
     # the unreadable line, and one record row per text file read
     assert _per_file(landing.database, "base_landing__unreadable_lines") == {
-        messaging: 2, first: 1,
-        str(landing.landing_dir / "store_pos" / "part-00000.csv"): 1,
-        str(landing.landing_dir / "online_orders" / "part-00000.csv"): 1}
+        messaging: 2, first: 1, "store_pos/part-00000.csv": 1, "online_orders/part-00000.csv": 1}
 
     header = (crm / "part-00000.csv").read_text().splitlines()[0]
     (crm / "part-00001.csv").write_text(header + "\n" + _crm_line(3) + _crm_line(4) + _crm_line(5))
     _run(landing)
     _run(landing)  # nothing new: nothing read
-    second = str(crm / "part-00001.csv")
+    second = "crm_customers/part-00001.csv"
     assert _per_file(landing.database, "base_crm__customers") == {first: 2, second: 3}
     assert _per_file(landing.database, "base_messaging__webhooks") == {messaging: 2}
     with duckdb.connect(str(landing.database), read_only=True) as con:
@@ -95,7 +94,7 @@ def test_each_file_is_read_once_and_a_new_file_adds_only_its_rows(landing):
             "where _lw_file = ? and reject_reason is null", [second]).fetchall()
         kept = con.execute("select count(*), count(raw_record) from staging.base_crm__customers "
                            ).fetchone()
-    assert recorded == [file_signature(Path(second))]
+    assert recorded == [file_signature(landing.landing_dir / second)]
     assert kept == (5, 0)  # raw records are kept for rejected rows only
 
 
@@ -120,19 +119,20 @@ def test_a_file_that_changed_after_it_was_read_fails_the_run(landing, change):
     assert _per_file(landing.database, "base_crm__customers") == before
 
     _run(landing, "--full-refresh")
-    expected = ({str(crm): 3} if change == "appended"
-                else {str(crm.parent / "part-00002.csv"): 1})
+    expected = ({"crm_customers/part-00000.csv": 3} if change == "appended"
+                else {"crm_customers/part-00002.csv": 1})
     assert _per_file(landing.database, "base_crm__customers") == expected
 
 
 def test_the_preflight_checks_only_files_not_read_unchanged(landing):
     already = files_already_read(landing.database)
     crm = landing.landing_dir / "crm_customers" / "part-00000.csv"
-    assert already[str(crm)] == file_signature(crm)
+    assert already["crm_customers/part-00000.csv"] == file_signature(crm)
     # the four text files, recorded by base_landing__unreadable_lines (the fixture does not
     # run base_web__events / base_app__events, which record the parquet files)
-    assert sorted(Path(file).parent.name for file in already) == [
-        "crm_customers", "messaging_webhooks", "online_orders", "store_pos"]
+    assert sorted(already) == [
+        "crm_customers/part-00000.csv", "messaging_webhooks/part-00000.jsonl",
+        "online_orders/part-00000.csv", "store_pos/part-00000.csv"]
     # a defect the preflight refuses (no header), with the signature of the file read:
     # skipped; once the signature differs (the file changed), checked and refused
     header_less = crm.read_text().splitlines()[1] + "\n"
@@ -140,7 +140,8 @@ def test_the_preflight_checks_only_files_not_read_unchanged(landing):
     crm.write_text(header_less)
     os.utime(crm, (stat.st_atime, stat.st_mtime))
     signature = file_signature(crm)
-    check_landing_files(landing.landing_dir, None, {**already, str(crm): signature})
+    check_landing_files(landing.landing_dir, None,
+                        {**already, "crm_customers/part-00000.csv": signature})
     with pytest.raises(BuildError, match="its first line is not the crm header"):
         check_landing_files(landing.landing_dir, None, already)
     assert files_already_read(landing.database.parent / "absent.duckdb") == {}

@@ -2,9 +2,10 @@
 
     A demo source's base model (and base_landing__unreadable_lines) is an incremental
     table that reads only the landing files it has not read before: each of its rows
-    keeps the file it came from (_lw_file) with that file's size and modification time
-    when it was read (_lw_file_size, _lw_file_modified_at), which is the record of what
-    was read. A file is read once, on the run after it lands; JSON / CSV history is never
+    keeps the file it came from (_lw_file: its path relative to var landing_dir, so a
+    landing folder that moves is the same files) with that file's size and modification
+    time when it was read (_lw_file_size, _lw_file_modified_at), which is the record of
+    what was read. A file is read once, on the run after it lands; JSON / CSV history is never
     parsed again.
 
     lw_landing_file_batch(source_name, table_name, recorded_source): the landing files of
@@ -47,14 +48,15 @@
     {%- endfor -%}
     {%- set now = {} -%}
     {%- for landed in current -%}
-        {%- do now.update({landed.file: landed}) -%}
+        {%- do now.update({landed.key: landed}) -%}
     {%- endfor -%}
     {%- set changed = [] -%}
     {%- for file, was in recorded.items() | sort -%}
+        {%- set path = file if file.startswith('/') else lw_landing_dir() ~ '/' ~ file -%}
         {%- if file not in now -%}
-            {%- do changed.append(file ~ ' is gone (read when it had ' ~ was.size ~ ' bytes, modified ' ~ was.modified_at ~ ')') -%}
+            {%- do changed.append(path ~ ' is gone (read when it had ' ~ was.size ~ ' bytes, modified ' ~ was.modified_at ~ ')') -%}
         {%- elif now[file].size != was.size or now[file].modified_at != was.modified_at -%}
-            {%- do changed.append(file ~ ' changed after it was read (' ~ was.size ~ ' bytes, modified '
+            {%- do changed.append(path ~ ' changed after it was read (' ~ was.size ~ ' bytes, modified '
                 ~ was.modified_at ~ ' when read; now ' ~ now[file].size ~ ' bytes, modified ' ~ now[file].modified_at ~ ')') -%}
         {%- endif -%}
     {%- endfor -%}
@@ -74,9 +76,10 @@
     {{ return(batch) }}
 {%- endmacro %}
 
-{#- The landing files of a demo source now: [{file, size, modified_at}] in file order
-    (DuckDB read_blob, which reads the metadata only when the content is not selected;
-    modified_at as text, to the second). -#}
+{#- The landing files of a demo source now: [{file, key, size, modified_at}] in file
+    order (DuckDB read_blob, which reads the metadata only when the content is not
+    selected; file: the path read; key: the path relative to var landing_dir, what the
+    models record; modified_at as text, UTC, to the second). -#}
 {% macro lw_landing_files(source_name, table_name) -%}
     {%- set pattern = lw_landing_pattern(source_name, table_name) -%}
     {%- set files = [] -%}
@@ -88,8 +91,10 @@
         from read_blob({{ lw_sql_string(pattern) }})
         order by filename
     {%- endset -%}
+    {%- set prefix = lw_landing_dir() ~ '/' -%}
     {%- for row in run_query(found).rows -%}
-        {%- do files.append({'file': row[0], 'size': row[1], 'modified_at': row[2]}) -%}
+        {%- set key = row[0][prefix | length:] if row[0].startswith(prefix) else row[0] -%}
+        {%- do files.append({'file': row[0], 'key': key, 'size': row[1], 'modified_at': row[2]}) -%}
     {%- endfor -%}
     {{ return(files) }}
 {%- endmacro %}
@@ -103,22 +108,34 @@
         {%- do landing.update(node.meta.landing_files) -%}
     {%- endfor -%}
     {%- if not landing.get('path') -%}{{ return(none) }}{%- endif -%}
-    {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
-    {{ return(landing.path if landing.path.startswith('/') else landing_dir ~ '/' ~ landing.path) }}
+    {{ return(landing.path if landing.path.startswith('/') else lw_landing_dir() ~ '/' ~ landing.path) }}
 {%- endmacro %}
 
-{#- The files of a batch as a relation (_lw_file, _lw_file_size, _lw_file_modified_at),
-    one row per file read in this run: joined to the rows read, it is their record. -#}
+{#- The landing directory (var landing_dir, else env LW_LANDING_DIR, else data/landing),
+    without a trailing slash. -#}
+{% macro lw_landing_dir() -%}
+    {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
+    {{ return(landing_dir.rstrip('/') or '/') }}
+{%- endmacro %}
+
+{#- The files of a batch as a relation (_lw_path: the path read, the rows' join key;
+    _lw_file: the file relative to the landing directory; _lw_file_size,
+    _lw_file_modified_at), one row per file read in this run: joined to the rows read,
+    it is their record. -#}
 {% macro lw_landing_files_read(batch) -%}
     {%- if batch.read -%}
     select * from (
         values
         {%- for landed in batch.read %}
-        ({{ lw_sql_string(landed.file) }}, cast({{ landed.size }} as {{ dbt.type_bigint() }}), {{ lw_sql_string(landed.modified_at) }}){{ ',' if not loop.last }}
+        (
+            {{ lw_sql_string(landed.file) }}, {{ lw_sql_string(landed.key) }},
+            cast({{ landed.size }} as {{ dbt.type_bigint() }}), {{ lw_sql_string(landed.modified_at) }}
+        ){{ ',' if not loop.last }}
         {%- endfor %}
-    ) as landing_files (_lw_file, _lw_file_size, _lw_file_modified_at)
+    ) as landing_files (_lw_path, _lw_file, _lw_file_size, _lw_file_modified_at)
     {%- else -%}
     select
+        cast(null as {{ dbt.type_string() }}) as _lw_path,
         cast(null as {{ dbt.type_string() }}) as _lw_file,
         cast(null as {{ dbt.type_bigint() }}) as _lw_file_size,
         cast(null as {{ dbt.type_string() }}) as _lw_file_modified_at
@@ -126,27 +143,28 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The file a landing row was read from, as a column of its base model: the reader's
-    _lw_file column on DuckDB; null where the rows are read whole (Spark, unit tests). -#}
-{% macro lw_landing_file_column(relation_alias) -%}
+{#- The path of the file a landing row was read from, as a column of its base model
+    (_lw_path, joined to lw_landing_files_read): the reader's _lw_path column on DuckDB;
+    null where the rows are read whole (Spark, unit tests). -#}
+{% macro lw_landing_path_column(relation_alias) -%}
     {%- if lw_landing_rows_carry_file() -%}
-        {{ relation_alias }}._lw_file
+        {{ relation_alias }}._lw_path
     {%- else -%}
         cast(null as {{ dbt.type_string() }})
     {%- endif -%}
 {%- endmacro %}
 
-{#- True when lw_landing_rows gives each row its file (column _lw_file): DuckDB outside
+{#- True when lw_landing_rows gives each row its file's path (_lw_path): DuckDB outside
     unit tests. -#}
 {% macro lw_landing_rows_carry_file() -%}
     {{ return(target.type == 'duckdb' and model.resource_type != 'unit_test') }}
 {%- endmacro %}
 
-{#- The raw record of a landing row (lw_row_to_json) without the reader's _lw_file
+{#- The raw record of a landing row (lw_row_to_json) without the reader's _lw_path
     column, so that the same row gives the same raw_record whatever file it came in. -#}
 {% macro lw_landing_record(relation_alias) -%}
     {%- if lw_landing_rows_carry_file() -%}
-        cast(json_merge_patch(to_json({{ relation_alias }}), '{"_lw_file": null}') as varchar)
+        cast(json_merge_patch(to_json({{ relation_alias }}), '{"_lw_path": null}') as varchar)
     {%- else -%}
         {{ lw_row_to_json(relation_alias) }}
     {%- endif -%}
@@ -159,14 +177,14 @@
 {% macro lw_file_lines(source_name, unreadable_lines, batch) -%}
     select
         {{ lw_sql_string(source_name) }} as source,
-        unreadable_lines._file as _lw_file,
+        landing_files._lw_file,
         landing_files._lw_file_size,
         landing_files._lw_file_modified_at,
         unreadable_lines._line,
         unreadable_lines.reject_reason
     from {{ unreadable_lines }}
     left join ({{ lw_landing_files_read(batch) }}) as landing_files
-        on unreadable_lines._file = landing_files._lw_file
+        on unreadable_lines._file = landing_files._lw_path
     union all
     select
         {{ lw_sql_string(source_name) }} as source,

@@ -83,7 +83,7 @@
 
 {#- DuckDB: the rows (or, readable=false, the unreadable lines) of some of a demo
     source's landing files (`files`: [{file, size, modified_at}], a batch of
-    lw_landing_file_batch), each with the file it came from as column _lw_file. The
+    lw_landing_file_batch), each with the path of the file it came from as column _lw_path. The
     columns are those of every file of the source now (the union of the CSV headers, the
     parquet files' union by name, the JSON text columns), whichever files are read, so
     that a model over no new file still has them. -#}
@@ -101,7 +101,7 @@
         {%- if not readable -%}
             {{ return(lw_no_unreadable_lines()) }}
         {%- endif -%}
-        {{ return('(select *, cast(null as varchar) as _lw_file from ' ~ source(source_name, table_name) ~ ') as landing_rows') }}
+        {{ return('(select *, cast(null as varchar) as _lw_path from ' ~ source(source_name, table_name) ~ ') as landing_rows') }}
     {%- endif -%}
     {%- if landing.get('format') == 'parquet' -%}
         {%- if not readable -%}
@@ -110,7 +110,7 @@
     (
         select
             * exclude (filename),
-            filename as _lw_file
+            filename as _lw_path
         from read_parquet({{ lw_sql_string(lw_landing_pattern(source_name, table_name)) }}, union_by_name = true, filename = true)
         where filename in (
             {%- for path in paths %}{{ lw_sql_string(path) }}{{ ', ' if not loop.last }}{% endfor -%}
@@ -140,7 +140,7 @@
             {%- for column in columns %}
             cast(null as varchar) as "{{ column }}",
             {%- endfor %}
-            cast(null as varchar) as _lw_file
+            cast(null as varchar) as _lw_path
         where 1 = 0
     ) as landing_rows
         {%- else %}
@@ -296,7 +296,7 @@
             cast(null as bigint) as _line_number
             {%- endif %}
             {%- if dialect.get('lw_file_column') %}
-            _file as _lw_file
+            _file as _lw_path
             {%- endif %}
         {%- if csv or dialect.get('json_structure') %}
         from lw_checked

@@ -224,7 +224,7 @@ def _dbt_build(
             description=(
                 f"dbt build of {step} failed: a model or an error-severity dbt test failed. "
                 f"Published marts are unchanged. Failing rows: schema test_failures of "
-                f"{paths.database} (duckdb -readonly {paths.database}); dbt log: "
+                f"{paths.database} (open it read-only with DuckDB); dbt log: "
                 f"{target_path / 'dbt.log'}."
             ),
             metadata={"dbt_error": str(error)[-4000:]},

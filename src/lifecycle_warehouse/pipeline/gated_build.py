@@ -196,10 +196,12 @@ def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: boo
 
             explained = unstaged_files(paths.database, paths.landing_dir,
                                        inputs.dbt_vars if inputs else None)
+        tests_failed = "Failing test rows are stored" in str(error)
         raise GateFailed(
             layer.name, "dbt tests", [*explained, str(error)],
-            f"Published marts are unchanged. Failing rows: schema test_failures of "
-            f"{paths.database} (duckdb -readonly {paths.database})."
+            "Published marts are unchanged."
+            + (f" Failing rows: schema test_failures of {paths.database} (open it read-only "
+               "with DuckDB, e.g. duckdb.connect(path, read_only=True))." if tests_failed else "")
         ) from error
 
 

@@ -204,9 +204,9 @@ def file_signature(file: Path) -> tuple[int, str]:
 
 
 def files_already_read(database: Path) -> dict[str, tuple[int, str]]:
-    """The landing files an earlier build of `database` has read: path -> (size,
-    modification time) when read. {} when there is no such build (a first or a
-    --full-refresh build checks every file)."""
+    """The landing files an earlier build of `database` has read: path relative to the
+    landing directory -> (size, modification time) when read. {} when there is no such
+    build (a first or a --full-refresh build checks every file)."""
     if not Path(database).exists():
         return {}
     read: dict[str, tuple[int, str]] = {}
@@ -234,10 +234,12 @@ def check_landing_files(landing_dir: Path, sources: tuple[str, ...] | None = Non
     notes: list[str] = []
     planted = bool(intended_test_warnings(Path(landing_dir)))
     already_read = already_read or {}
+    landing_dir = Path(landing_dir)
     with duckdb.connect() as con:
         for contract in load_contracts(sources):
             for file in sorted(Path(landing_dir).glob(contract.pattern)):
-                if already_read.get(str(file)) == file_signature(file):
+                read_as = already_read.get(file.relative_to(landing_dir).as_posix())
+                if read_as == file_signature(file):
                     continue
                 if contract.format in ("csv", "json"):
                     _check_line_lengths(file)

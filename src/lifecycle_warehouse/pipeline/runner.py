@@ -301,8 +301,8 @@ def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
         raise BuildError(
             f"`dbt {step.command}` failed:\n  "
             + "\n  ".join(step.failures or [f"see {log_file or 'logs/dbt.log'}"])
-            + "\nFailing test rows are stored in schema test_failures of "
-            + f"{paths.database}."
+            + (f"\nFailing test rows are stored in schema test_failures of {paths.database}."
+               if failed_tests else "")
         )
     return step
 

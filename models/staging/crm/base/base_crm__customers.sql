@@ -42,7 +42,7 @@ typed as (
         {{ lw_iso8601_to_utc('source.updated_at') }} as updated_at,
         {{ lw_iso8601_to_utc('source._loaded_at') }} as loaded_at,
         {{ lw_landing_record('source') }} as raw_record,
-        {{ lw_landing_file_column('source') }} as _lw_file
+        {{ lw_landing_path_column('source') }} as _lw_path
     from source
     left join country_codes
         on upper(trim(source.country)) = country_codes.country_code
@@ -81,14 +81,14 @@ final as (
         validated.updated_at,
         validated.loaded_at,
         validated.reject_reason,
-        validated._lw_file,
+        landing_files._lw_file,
         landing_files._lw_file_size,
         landing_files._lw_file_modified_at,
         -- the raw row is kept for rejected rows only (the quarantine's)
         case when validated.reject_reason is not null then validated.raw_record end as raw_record
     from validated
     left join landing_files
-        on validated._lw_file = landing_files._lw_file
+        on validated._lw_path = landing_files._lw_path
 )
 
 select * from final

@@ -66,7 +66,7 @@ typed as (
         fx_rates.rate_to_base,
         lower(source.is_return) = 'true' as is_return,
         {{ lw_landing_record('source') }} as raw_record,
-        {{ lw_landing_file_column('source') }} as _lw_file
+        {{ lw_landing_path_column('source') }} as _lw_path
     from source
     left join stores
         on source.store_id = stores.store_id
@@ -135,14 +135,14 @@ final as (
         mapped.event_category,
         mapped.channel,
         mapped.is_user_initiated,
-        mapped._lw_file,
+        landing_files._lw_file,
         landing_files._lw_file_size,
         landing_files._lw_file_modified_at,
         -- the raw row is kept for rejected rows only (the quarantine's)
         case when mapped.reject_reason is not null then mapped.raw_record end as raw_record
     from mapped
     left join landing_files
-        on mapped._lw_file = landing_files._lw_file
+        on mapped._lw_path = landing_files._lw_path
 )
 
 select * from final
