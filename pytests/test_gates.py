@@ -187,6 +187,21 @@ def test_volume_outside_tolerance_fails(tmp_path, config, docs_dir):
     assert "-50.0%" in failure.detail
 
 
+def test_base_tables_are_left_out_of_the_volume_check(tmp_path, config, docs_dir):
+    """A base_ table holds every raw row that landed: a file delivered twice doubles it,
+    while the staged tables stay as they were (suites._is_raw)."""
+    database = make_database(tmp_path / "raw.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute("create table staging.base_web__events as select 1 as row from range(400)")
+    history = volume_snapshot(database, "staging") | {"staging.base_web__events": 200,
+                                                      "staging.base_gone__lines": 500}
+    report = gate("staging", database, config, docs_dir, history=history)
+    assert report.success, report.format()
+    checked = {c.column_or_table for c in report.checks if c.check == "volume"}
+    assert "staging.stg_web__events" in checked
+    assert not {"staging.base_web__events", "staging.base_gone__lines"} & checked
+
+
 def test_table_gone_since_previous_run_fails(tmp_path, config, docs_dir):
     database = make_database(tmp_path / "ok.duckdb")
     history = volume_snapshot(database, "marts") | {"marts.fct_gone": 500}

@@ -5,14 +5,14 @@
     keeps the file it came from (_lw_file: its path relative to var landing_dir, so a
     landing folder that moves is the same files) with that file's size and modification
     time when it was read (_lw_file_size, _lw_file_modified_at), which is the record of
-    what was read. A file is read once, on the run after it lands; JSON / CSV history is never
-    parsed again.
+    what was read. A file is read once, on the run after it lands; JSON / CSV history is
+    never parsed again.
 
     lw_landing_file_batch(source_name, table_name, recorded_source): the landing files of
     the source now (its meta.landing_files.path under var landing_dir), compared with those
     recorded in {{ this }} (its rows of column source = recorded_source, when the model
-    holds several sources). Returns {'read': [{file, size, modified_at}, ...]}, the
-    files this run reads:
+    holds several sources). Returns {'read': [{file, key, size, modified_at}, ...]}
+    (lw_landing_files), the files this run reads:
     - full refresh, a first run, Spark (no incremental tables there), a unit test: every
       file is read;
     - otherwise the files not recorded yet;
@@ -37,8 +37,9 @@
             max(_lw_file_size) as size,
             max(_lw_file_modified_at) as modified_at
         from {{ this }}
+        where _lw_file is not null
         {%- if recorded_source %}
-        where source = {{ lw_sql_string(recorded_source) }}
+            and source = {{ lw_sql_string(recorded_source) }}
         {%- endif %}
         group by _lw_file
     {%- endset -%}
