@@ -23,7 +23,7 @@
       file alone would not replace its rows there). -#}
 {% macro lw_landing_file_batch(source_name, table_name, recorded_source=none) -%}
     {%- set batch = {'read': []} -%}
-    {%- if not execute or target.type != 'duckdb' or model.resource_type == 'unit_test' -%}
+    {%- if not execute or not lw_landing_rows_carry_file() -%}
         {{ return(batch) }}
     {%- endif -%}
     {%- set current = lw_landing_files(source_name, table_name) -%}
@@ -100,14 +100,21 @@
     {{ return(files) }}
 {%- endmacro %}
 
-{#- The glob of a demo source's landing files (var landing_dir + meta.landing_files.path),
-    none when the source has no landing_files meta. -#}
-{% macro lw_landing_pattern(source_name, table_name) -%}
+{#- A demo source's meta.landing_files (format, path, options, text_columns), {} when it
+    has none. -#}
+{% macro lw_landing_meta(source_name, table_name) -%}
     {%- set landing = {} -%}
     {%- for node in graph.sources.values()
         if node.source_name == source_name and node.name == table_name -%}
         {%- do landing.update(node.meta.landing_files) -%}
     {%- endfor -%}
+    {{ return(landing) }}
+{%- endmacro %}
+
+{#- The glob of a demo source's landing files (var landing_dir + meta.landing_files.path),
+    none when the source has no landing_files meta. -#}
+{% macro lw_landing_pattern(source_name, table_name) -%}
+    {%- set landing = lw_landing_meta(source_name, table_name) -%}
     {%- if not landing.get('path') -%}{{ return(none) }}{%- endif -%}
     {{ return(landing.path if landing.path.startswith('/') else lw_landing_dir() ~ '/' ~ landing.path) }}
 {%- endmacro %}

@@ -6,11 +6,16 @@
       line; columns by the header's names (union of every file's header, like
       union_by_name); empty fields are null (as DuckDB's CSV reader gives them);
     - JSON lines: one object per line, the keys of meta.landing_files.text_columns as text;
-    - parquet: the source itself (typed, self-describing; read_parquet).
+    - parquet: the source's files (typed, self-describing; read_parquet, union by name).
+
+    files: every file of the source, or only a batch's (lw_landing_file_batch: the files
+    a file-incremental model has not read yet); on DuckDB each row carries its file's
+    path as _lw_path.
 
     A line that cannot be read is not a row of the source: readable=false gives those
-    lines instead (one row each: _file, _line as text, reject_reason), quarantined by
-    stg_landing__quarantined_rows and counted as raw rows by stg_landing__row_counts.
+    lines instead (one row each: _file, _line as text, reject_reason), kept by
+    base_landing__unreadable_lines, then quarantined by stg_landing__quarantined_rows and
+    counted as raw rows by stg_landing__row_counts.
     Reasons: invalid_utf8 (a byte sequence that is not UTF-8; _line is then the line read
     as latin-1, one character per byte), line_too_long (over var landing_max_line_bytes),
     malformed_csv_row (an unterminated or stray quote, a control character \x01),
@@ -42,68 +47,33 @@
     ) as unreadable_lines
 {%- endmacro %}
 
+{#- DuckDB: the rows (or, readable=false, the unreadable lines) of the source's landing
+    files, each with the path of the file it came from as column _lw_path: every file,
+    or only `files` ([{file, ...}], a batch of lw_landing_file_batch). The columns are
+    those of every file of the source now (the union of the CSV headers, the parquet
+    files' union by name, the JSON text columns), whichever files are read, so that a
+    model over no new file still has them. Parquet: the source's glob with a filter on
+    the file name (DuckDB skips the other files). -#}
 {% macro duckdb__lw_landing_rows(source_name, table_name, readable=true, files=none) -%}
+    {#- the source is named at parse time too (the model's lineage) -#}
+    {%- set relation = source(source_name, table_name) -%}
     {#- a unit test gives the source's rows itself (or none: no unreadable lines) -#}
-    {%- if model.resource_type == 'unit_test' -%}
+    {%- if model.resource_type == 'unit_test' or not execute -%}
         {{ return(default__lw_landing_rows(source_name, table_name, readable)) }}
     {%- endif -%}
-    {%- if files is not none and execute -%}
-        {{ return(lw_landing_rows_of_files(source_name, table_name, readable, files)) }}
-    {%- endif -%}
-    {%- set relation = source(source_name, table_name) -%}
-    {%- set landing = {} -%}
-    {%- if execute -%}
-        {%- for node in graph.sources.values()
-            if node.source_name == source_name and node.name == table_name -%}
-            {%- do landing.update(node.meta.landing_files) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {%- if not execute or landing.get('format') not in ('csv', 'json') -%}
-        {%- if readable -%}
-            (select * from {{ relation }}) as landing_rows
-        {%- else -%}
-            {{ lw_no_unreadable_lines() }}
-        {%- endif -%}
-    {%- else -%}
-        {%- set landing_dir = var('landing_dir', env_var('LW_LANDING_DIR', 'data/landing')) -%}
-        {%- set pattern = landing_dir ~ '/' ~ landing.path -%}
-        {%- set files = run_query("select file from glob(" ~ lw_sql_string(pattern) ~ ") order by file")
-            .columns[0].values() | list -%}
-        {%- if not files -%}
-            {#- no files (sqlfluff's compile, a landing dir not there yet): the source
-                itself, which fails at run time naming the missing files -#}
-            {{ return(default__lw_landing_rows(source_name, table_name, readable)) }}
-        {%- endif -%}
-    (
-        {{ lw_read_lines(files, landing.format, 'rows' if readable else 'unreadable',
-            {'json_text_columns': landing.get('text_columns')}) }}
-    ) as {{ 'landing_rows' if readable else 'unreadable_lines' }}
-    {%- endif -%}
-{%- endmacro %}
-
-{#- DuckDB: the rows (or, readable=false, the unreadable lines) of some of a demo
-    source's landing files (`files`: [{file, size, modified_at}], a batch of
-    lw_landing_file_batch), each with the path of the file it came from as column _lw_path. The
-    columns are those of every file of the source now (the union of the CSV headers, the
-    parquet files' union by name, the JSON text columns), whichever files are read, so
-    that a model over no new file still has them. -#}
-{% macro lw_landing_rows_of_files(source_name, table_name, readable, files) -%}
-    {%- set landing = {} -%}
-    {%- for node in graph.sources.values()
-        if node.source_name == source_name and node.name == table_name -%}
-        {%- do landing.update(node.meta.landing_files) -%}
-    {%- endfor -%}
-    {%- set paths = files | map(attribute='file') | list -%}
-    {%- set alias = 'landing_rows' if readable else 'unreadable_lines' -%}
-    {%- if not lw_landing_files(source_name, table_name) -%}
+    {%- set landing = lw_landing_meta(source_name, table_name) -%}
+    {%- set landed = lw_landing_files(source_name, table_name) -%}
+    {%- if not landed -%}
         {#- no files at all (sqlfluff's compile, a landing dir not there yet): the source
             itself, which fails at run time naming the missing files -#}
         {%- if not readable -%}
             {{ return(lw_no_unreadable_lines()) }}
         {%- endif -%}
-        {{ return('(select *, cast(null as varchar) as _lw_path from ' ~ source(source_name, table_name) ~ ') as landing_rows') }}
+        {{ return('(select *, cast(null as varchar) as _lw_path from ' ~ relation ~ ') as landing_rows') }}
     {%- endif -%}
-    {%- if landing.get('format') == 'parquet' -%}
+    {%- set paths = (landed if files is none else files) | map(attribute='file') | list -%}
+    {%- if landing.get('format') not in ('csv', 'json') -%}
+        {#- parquet: typed, self-describing; no unreadable lines -#}
         {%- if not readable -%}
             {{ return(lw_no_unreadable_lines()) }}
         {%- endif -%}
@@ -117,25 +87,32 @@
             {%- if not paths %}null{% endif -%}
         )
     ) as landing_rows
+    {%- elif not readable -%}
+        {%- if not paths -%}
+            {{ return(lw_no_unreadable_lines()) }}
+        {%- endif -%}
+    (
+        {{ lw_read_lines(paths, landing.format, 'unreadable', {}) }}
+    ) as unreadable_lines
     {%- else -%}
         {%- set dialect = {'json_text_columns': landing.get('text_columns'), 'lw_file_column': true} -%}
+        {%- set columns = landing.get('text_columns') or [] -%}
         {%- if landing.format == 'csv' -%}
             {%- set columns = [] -%}
-            {%- for landed in lw_landing_files(source_name, table_name) -%}
-                {%- for name in lw_csv_header(landed.file, {}) if name not in columns -%}
+            {%- for file in landed -%}
+                {%- for name in lw_csv_header(file.file, {}) if name not in columns -%}
                     {%- do columns.append(name) -%}
                 {%- endfor -%}
             {%- endfor -%}
             {%- do dialect.update({'columns': columns}) -%}
-        {%- else -%}
-            {%- set columns = landing.get('text_columns') or [] -%}
         {%- endif -%}
-        {%- if not paths -%}
-            {#- no file to read: no rows, the same columns -#}
-            {%- if not readable -%}
-                {{ return(lw_no_unreadable_lines()) }}
-            {%- endif -%}
+        {%- if paths %}
     (
+        {{ lw_read_lines(paths, landing.format, 'rows', dialect) }}
+    ) as landing_rows
+        {%- else %}
+    (
+        {#- no file to read: no rows, the same columns -#}
         select
             {%- for column in columns %}
             cast(null as varchar) as "{{ column }}",
@@ -143,10 +120,6 @@
             cast(null as varchar) as _lw_path
         where 1 = 0
     ) as landing_rows
-        {%- else %}
-    (
-        {{ lw_read_lines(paths, landing.format, 'rows' if readable else 'unreadable', dialect) }}
-    ) as {{ alias }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

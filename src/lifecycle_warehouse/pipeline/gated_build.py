@@ -167,7 +167,8 @@ def _run(args: list[str], paths: Paths, target: str | None,
                        label=label, manifest=manifest, results_file=results_file)
     except BuildError as error:  # name the sources file, not its vars JSON
         raise BuildError(str(error).replace(
-            " ".join(inputs.dbt_args()), f"(vars and target of {inputs.declaration})")) from None
+            " ".join(inputs.dbt_args()), f"(vars and target of {inputs.declaration})"),
+            tests_failed=error.tests_failed) from None
     step.command = " ".join(args)
     return step
 
@@ -196,12 +197,12 @@ def _dbt_layer(layer: Layer, paths: Paths, target: str | None, full_refresh: boo
 
             explained = unstaged_files(paths.database, paths.landing_dir,
                                        inputs.dbt_vars if inputs else None)
-        tests_failed = "Failing test rows are stored" in str(error)
         raise GateFailed(
             layer.name, "dbt tests", [*explained, str(error)],
             "Published marts are unchanged."
             + (f" Failing rows: schema test_failures of {paths.database} (open it read-only "
-               "with DuckDB, e.g. duckdb.connect(path, read_only=True))." if tests_failed else "")
+               "with DuckDB, e.g. duckdb.connect(path, read_only=True))."
+               if error.tests_failed else "")
         ) from error
 
 

@@ -48,7 +48,12 @@ DEMO_DECLARATION = PROJECT_ROOT / "sources" / "demo.yml"
 
 
 class BuildError(RuntimeError):
-    """A build step failed; the message says which and where to look."""
+    """A build step failed; the message says which and where to look. tests_failed: dbt
+    data tests failed (their rows are in schema test_failures), not only a model."""
+
+    def __init__(self, message: str, *, tests_failed: bool = False) -> None:
+        super().__init__(message)
+        self.tests_failed = tests_failed
 
 
 @dataclass
@@ -302,7 +307,8 @@ def run_dbt(args: list[str], paths: Paths, target: str | None = None, *,
             f"`dbt {step.command}` failed:\n  "
             + "\n  ".join(step.failures or [f"see {log_file or 'logs/dbt.log'}"])
             + (f"\nFailing test rows are stored in schema test_failures of {paths.database}."
-               if failed_tests else "")
+               if failed_tests else ""),
+            tests_failed=bool(failed_tests),
         )
     return step
 
