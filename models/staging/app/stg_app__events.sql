@@ -42,7 +42,8 @@ final as (
         platform,
         app_version,
         loaded_at,
-        {{ lw_is_late_arriving('event_at', 'loaded_at') }} as is_late_arriving
+        {{ lw_is_late_arriving('event_at', 'loaded_at') }} as is_late_arriving,
+        {{ lw_run_started_at() }} as dbt_updated_at
     from deduplicated
 )
 

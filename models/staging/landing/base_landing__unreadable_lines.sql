@@ -68,6 +68,14 @@ unioned as (
     select * from {{ source_name }}_lines
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+),
+
+final as (
+    select
+        unioned.*,
+        -- the run that read the file: data tests of an incremental run check these rows
+        {{ lw_run_started_at() }} as dbt_updated_at
+    from unioned
 )
 
-select * from unioned
+select * from final

@@ -46,7 +46,8 @@ final as (
         event_at,
         cast(event_at as date) as event_date,
         loaded_at,
-        {{ lw_is_late_arriving('event_at', 'loaded_at') }} as is_late_arriving
+        {{ lw_is_late_arriving('event_at', 'loaded_at') }} as is_late_arriving,
+        {{ lw_run_started_at() }} as dbt_updated_at
     from deduplicated
 )
 

@@ -73,6 +73,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "LW_CDNOW_DUCKDB_PATH or data/build/cdnow.duckdb)")
     add_build_arguments(p)
     p.add_argument("--full-refresh", action="store_true", help="pass --full-refresh to dbt")
+    p.add_argument("--whole-table-tests", action="store_true",
+                   help="run every data test on whole tables (var test_scope: all); without "
+                   "it an incremental run tests the rows it wrote in each incremental model. "
+                   "Run it weekly (docs/testing.md)")
     p.add_argument("--no-publish", action="store_true",
                    help="build and gate, but do not publish")
     p.add_argument("--no-sample", action="store_true",
@@ -119,8 +123,14 @@ def run(args: argparse.Namespace, *, audit_only: bool = False) -> int:
     # dbt's log to a file and one progress line per layer, unless --verbose
     dbt_log = None if args.stream_dbt else dbt_log_path(paths.database)
     try:
-        inputs = build_inputs(declaration, as_of_date=args.as_of_date,
-                              extra_vars=parse_vars(args.vars))
+        extra_vars = parse_vars(args.vars)
+        if args.whole_table_tests:
+            if extra_vars.get("test_scope", "all") != "all":
+                raise BuildError("--whole-table-tests and --vars test_scope: "
+                                 f"{extra_vars['test_scope']} contradict each other. "
+                                 "Fix: give one of them")
+            extra_vars["test_scope"] = "all"
+        inputs = build_inputs(declaration, as_of_date=args.as_of_date, extra_vars=extra_vars)
         if declaration is None and not audit_only and should_generate_sample(args):
             ensure_sample(paths, **SAMPLE)
         report = gated_build(paths, serving, keep=args.keep, target=args.target,

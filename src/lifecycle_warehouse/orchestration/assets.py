@@ -95,6 +95,8 @@ class LifecycleWarehouse(dg.ConfigurableResource):
     docs_dir: str | None = None
     keep: int = 5
     full_refresh: bool = False
+    # every data test on whole tables (var test_scope: all), as `lw build --whole-table-tests`
+    whole_table_tests: bool = False
 
     def paths(self) -> Paths:
         default = Paths.default()
@@ -212,7 +214,8 @@ def _dbt_build(
     paths.database.parent.mkdir(parents=True, exist_ok=True)
     paths.temp_dir.mkdir(parents=True, exist_ok=True)
     # every test stores its failing rows (schema test_failures), as dbt_project.yml says
-    args = ["build", "--store-failures", *(["--full-refresh"] if warehouse.full_refresh else [])]
+    args = ["build", "--store-failures", *(["--full-refresh"] if warehouse.full_refresh else []),
+            *(["--vars", "{test_scope: all}"] if warehouse.whole_table_tests else [])]
     # a test runs in the first layer where all its parents exist (as in `lw build`)
     environment = {**paths.dbt_env(), "DBT_INDIRECT_SELECTION": "buildable"}
     try:

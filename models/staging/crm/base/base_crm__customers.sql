@@ -84,6 +84,8 @@ final as (
         landing_files._lw_file,
         landing_files._lw_file_size,
         landing_files._lw_file_modified_at,
+        -- the run that read the file: data tests of an incremental run check these rows
+        {{ lw_run_started_at() }} as dbt_updated_at,
         -- the raw row is kept for rejected rows only (the quarantine's)
         case when validated.reject_reason is not null then validated.raw_record end as raw_record
     from validated
