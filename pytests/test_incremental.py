@@ -1,10 +1,11 @@
 """Incremental models: a full refresh and a sequence of incremental runs over the same
 data give identical marts.
 
-The landing data (a generated sample) is split by `_loaded_at` into four loads
-(lifecycle_warehouse.devtools.landing_batches): the incremental warehouse is built on load 1,
-then loads 2, 3 and 4 land one after the other, each followed by an incremental
-`dbt build`. Some rows loaded shortly before each cut are held back to the next load
+The landing data (a generated sample) is split by `_loaded_at` into six loads
+(lifecycle_warehouse.devtools.landing_batches): three of about a month, half a day, then
+two hourly micro-batches (one hour of loading each) and the rest. The incremental
+warehouse is built on load 1, then the others land one after the other, each followed by
+an incremental `dbt build` (its data tests scoped to the rows the run wrote). Some rows loaded shortly before each cut are held back to the next load
 (files landing out of order, inside var incremental_lookback_hours); the sample also
 has late-arriving rows (event time days before load time) and CRM links that arrive in
 the last load and merge persons seen earlier (identity re-assignment). The reference
@@ -34,7 +35,9 @@ INTERMEDIATE = ("int_events_unioned", "int_sessions_built", "int_person_days")
 # the landing audit: the incremental warehouse read each landing file once, on the load
 # it came with (file-incremental base tables), the full build all of them at once
 LANDING_AUDIT = ("stg_landing__row_counts", "stg_landing__quarantined_rows")
-CUTS = [datetime(2025, 2, 15), datetime(2025, 3, 15), datetime(2025, 4, 10)]
+# monthly loads, half a day, then two hourly micro-batches ([12:00, 13:00), [13:00, 14:00))
+CUTS = [datetime(2025, 2, 15), datetime(2025, 3, 15), datetime(2025, 4, 10),
+        datetime(2025, 4, 10, 12), datetime(2025, 4, 10, 13), datetime(2025, 4, 10, 14)]
 STRAGGLER_HOURS = 36  # inside the default lookback of 72 hours
 
 
@@ -79,8 +82,10 @@ def builds(tmp_path_factory):
 
 def test_loads_are_really_incremental(builds):
     counts = builds["counts"]
-    assert len(builds["batches"]) == 4
-    assert counts == sorted(counts) and len(set(counts)) == 4, counts
+    loads = len(CUTS) + 1
+    assert len(builds["batches"]) == loads
+    # every load brought events, the hourly micro-batches too
+    assert counts == sorted(counts) and len(set(counts)) == loads, counts
     with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
         runs = con.sql("select count(distinct dbt_updated_at) from "
                        "intermediate.int_events_unioned").fetchall()[0][0]
@@ -88,7 +93,7 @@ def test_loads_are_really_incremental(builds):
                            "where previous_person_id is not null").fetchall()[0][0]
         session_runs = con.sql("select count(distinct dbt_updated_at) from "
                                "intermediate.int_sessions_built").fetchall()[0][0]
-    assert runs == 4  # rows written by each of the four runs survive
+    assert runs == loads  # rows written by each run survive
     assert session_runs > 1  # the last runs recomputed some persons' sessions, not all
     assert remapped > 0  # later loads re-assigned earlier events to merged persons
 
@@ -118,8 +123,8 @@ def test_landing_audit_identical(builds, relation):
 
 
 def test_each_landing_file_was_read_once_on_its_load(builds):
-    """Every file of the four loads is in the incremental base tables once, with the
-    rows of that file alone: 4 loads x the sample's files, none read twice."""
+    """Every file of the loads is in the incremental base tables once, with the rows of
+    that file alone: one file per load and source folder, none read twice."""
     with duckdb.connect(str(builds["incremental"]), read_only=True) as con:
         per_file = con.sql(
             "select _lw_file, count(distinct _lw_file_size), count(*) "
@@ -130,7 +135,7 @@ def test_each_landing_file_was_read_once_on_its_load(builds):
             "where reject_reason is null").fetchall()[0]
     files = sorted(f"messaging_webhooks/{path.name}"
                    for path in (builds["growing"] / "messaging_webhooks").glob("*.jsonl"))
-    assert [row[0] for row in per_file] == files and len(files) == 4
+    assert [row[0] for row in per_file] == files and len(files) == len(CUTS) + 1
     assert all(row[1] == 1 for row in per_file)
     lines = [sum(1 for line in open(builds["growing"] / file, encoding="utf-8", errors="replace")
                  if line.strip()) for file in files]
