@@ -1,12 +1,13 @@
 """Incremental models: a full refresh and a sequence of incremental runs over the same
 data give identical marts.
 
-The landing data (a generated sample) is split by `_loaded_at` into six loads
-(lifecycle_warehouse.devtools.landing_batches): three of about a month, half a day, then
-two hourly micro-batches (one hour of loading each) and the rest. The incremental
-warehouse is built on load 1, then the others land one after the other, each followed by
-an incremental `dbt build` (its data tests scoped to the rows the run wrote). Some rows loaded shortly before each cut are held back to the next load
-(files landing out of order, inside var incremental_lookback_hours); the sample also
+The landing data (a generated sample) is split by `_loaded_at` into seven loads
+(lifecycle_warehouse.devtools.landing_batches): three of about a month, half a day, two
+hourly micro-batches (one hour of loading each), then the rest. The incremental warehouse
+is built on load 1, then the others land one after the other, each followed by an
+incremental `dbt build` (its data tests scoped to the rows the run wrote). Some rows
+loaded shortly before each cut are held back to the next load (files landing out of
+order, inside var incremental_lookback_hours); the sample also
 has late-arriving rows (event time days before load time) and CRM links that arrive in
 the last load and merge persons seen earlier (identity re-assignment). The reference
 warehouse is one full build over all files. Every mart must be identical, row for row.
