@@ -7,7 +7,9 @@ int_person_days_has_events rejects) is planted in the incremental model int_pers
 - with var test_scope 'all' (`lw build --whole-table-tests`) the same test fails;
 - stamped as written by the latest run (bad new data), the scoped test fails: the gate
   still stops bad new data.
-A uniqueness test always sees the whole table.
+The scoped uniqueness test reads every row with a key of the run's rows: a new key that
+repeats an old one fails it; a key repeated by earlier runs alone fails only the
+whole-table run.
 """
 
 from __future__ import annotations
@@ -35,13 +37,17 @@ def copy(sample_build, tmp_path_factory):
                  temp_dir=root / "tmp")
 
 
-def _plant(paths: Paths, *, by_latest_run: bool, copies: int = 1) -> None:
+def _plant(paths: Paths, *, by_latest_run: bool, copies: int = 1,
+           copy_by_earlier_run: bool = False) -> None:
     """Replaces the planted rows: `copies` copies of one row made bad (no events, a day
-    no other row has), stamped by the latest run or by a run a day before it."""
-    stamp = "latest" if by_latest_run else "latest - interval 1 day"
+    no other row has), stamped by the latest run or by a run a day before it;
+    copy_by_earlier_run: one more copy, stamped by the earlier run."""
+    stamps = ["latest" if by_latest_run else "latest - interval 1 day"] * copies
+    if copy_by_earlier_run:
+        stamps.append("latest - interval 1 day")
     with duckdb.connect(str(paths.database)) as con:
         con.execute("delete from intermediate.int_person_days where events = 0")
-        for _ in range(copies):
+        for stamp in stamps:
             con.execute(f"""
                 insert into intermediate.int_person_days
                 with runs as (
@@ -78,11 +84,20 @@ def test_a_bad_row_of_the_latest_run_fails_the_scoped_test(copy):
     assert failed.value.tests_failed
 
 
-def test_unique_tests_always_see_the_whole_table(copy):
-    # a key written twice by an earlier run: outside any run's scope, still a failure
-    _plant(copy, by_latest_run=False, copies=2)
+def test_a_new_key_that_repeats_an_old_one_fails_the_scoped_unique_test(copy):
+    # the latest run wrote a key an earlier run had written: the scoped uniqueness test
+    # reads every row with a key of the run's rows, the old one too
+    _plant(copy, by_latest_run=True, copy_by_earlier_run=True)
     with pytest.raises(BuildError) as failed:
         _test(copy, UNIQUE)
+    assert failed.value.tests_failed
+
+
+def test_a_key_repeated_by_earlier_runs_only_is_for_the_whole_table_test(copy):
+    _plant(copy, by_latest_run=False, copies=2)
+    _test(copy, UNIQUE)  # passes: no key of the latest run is repeated
+    with pytest.raises(BuildError) as failed:
+        _test(copy, UNIQUE, "--vars", "{test_scope: all}")
     assert failed.value.tests_failed
 
 
