@@ -79,6 +79,17 @@ def test_every_option_with_a_default_shows_it():
     assert missing == []
 
 
+def test_lw_publish_gives_every_option_lw_build_reads():
+    """`lw publish` runs `lw build`'s handler: its namespace must hold every build option."""
+    subparsers = _subparsers(build_parser())
+    build_args = vars(subparsers["build"].parse_args([]))
+    publish_args = vars(subparsers["publish"].parse_args([]))
+    assert sorted(set(build_args) - set(publish_args)) == []
+    # an audit tests whole tables, not only the last run's rows
+    assert publish_args["whole_table_tests"] is True
+    assert build_args["whole_table_tests"] is False
+
+
 def test_an_unknown_option_prints_the_subcommands_usage():
     result = lw("build", "--bogus")
     assert result.returncode == 2

@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "gates and never publishes): runs each layer's dbt tests and Great Expectations "
             "gate on the database as it is, then publishes the marts atomically, exactly as "
             "`lw build` does at its end. Nothing is built; a failing check leaves the "
-            "serving file unchanged. Give the --sources / --vars the dbt build used."
+            "serving file unchanged. Give the --sources / --vars the dbt build used. "
+            "An audit tests whole tables (var test_scope: all), not only the rows the "
+            "last run wrote."
         ),
     )
     p.add_argument("--sources", type=Path, metavar="FILE.yml",
@@ -28,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "or data/build/lifecycle.duckdb)")
     add_build_arguments(p)
     p.set_defaults(handler=run, source="synthetic", as_of_date=None, no_sample=True,
-                   sample=False, full_refresh=False, no_publish=False)
+                   sample=False, full_refresh=False, no_publish=False,
+                   whole_table_tests=True)
 
 
 def run(args: argparse.Namespace) -> int:
