@@ -19,4 +19,4 @@ select
 from components
 where
     identifier = component_root
-    and component_identifiers > {{ var('identity_max_identifiers_per_component') }}
+    and is_in_oversized_component

@@ -14,6 +14,7 @@
 -- with previous_person_id = the person they belonged to (also set on a rewritten row
 -- that was already here). Rows written by a run carry
 -- dbt_updated_at = its start: the change marker sessions and person-days read.
+-- depends_on: {{ ref('int_identity__components') }} (read on incremental runs only)
 {{ config(
     materialized=lw_upsert_materialization(),
     unique_key='event_key',
@@ -70,7 +71,14 @@ new_rows as (
 ),
 
 {% if is_incremental() -%}
--- rows already here whose identifier now resolves to another person (or to none)
+-- rows already here whose identifier now resolves to another person (or to none);
+-- only an identifier whose component was recomputed since this model's last run can
+-- (int_identity__components is incremental), so only those rows are compared
+recomputed_identifiers as (
+    select identifier from {{ ref('int_identity__components') }}
+    where {{ lw_changed_since_last_run('dbt_updated_at') }}
+),
+
 remapped as (
     select
         existing.event_key,
@@ -91,9 +99,12 @@ remapped as (
     left join person_map
         on existing.identifier = person_map.identifier
     where
-        (existing.person_id <> person_map.person_id)
-        or (existing.person_id is null and person_map.person_id is not null)
-        or (existing.person_id is not null and person_map.person_id is null)
+        existing.identifier in (select recomputed_identifiers.identifier from recomputed_identifiers)
+        and (
+            (existing.person_id <> person_map.person_id)
+            or (existing.person_id is null and person_map.person_id is not null)
+            or (existing.person_id is not null and person_map.person_id is null)
+        )
 ),
 
 {% endif -%}

@@ -45,7 +45,7 @@ refused_by_component as (
         on links.identifier_a = components.identifier
     where
         links.is_accepted
-        and components.component_identifiers > {{ var('identity_max_identifiers_per_component') }}
+        and components.is_in_oversized_component
 ),
 
 final as (

@@ -3,7 +3,8 @@
 -- any engine. Staging rows reach a person by looking up any of their identifiers.
 -- The component guard: a component of more identifiers than var
 -- identity_max_identifiers_per_component (e.g. a chain of customers joined by
--- cookies each shared by two of them) is not one person. Its identifiers are not
+-- cookies each shared by two of them; int_identity__components'
+-- is_in_oversized_component) is not one person. Its identifiers are not
 -- merged: each is a person of its own (named after itself), and its links are
 -- listed in int_identity__excluded_links with the reason.
 with
@@ -19,10 +20,9 @@ identifiers as (
 guarded as (
     select
         identifier,
-        component_identifiers > {{ var('identity_max_identifiers_per_component') }} as is_in_oversized_component,
+        is_in_oversized_component,
         case
-            when component_identifiers > {{ var('identity_max_identifiers_per_component') }}
-                then identifier
+            when is_in_oversized_component then identifier
             else component_root
         end as person_root
     from components
