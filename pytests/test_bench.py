@@ -14,6 +14,26 @@ from lifecycle_warehouse.devtools import bench
 pytestmark = pytest.mark.e2e
 
 
+def _result(scale: str, events: int, micro_batch_s: float, incremental_s: float):
+    return bench.ScaleResult(
+        scale=scale, events=events, landing_rows=events, persons=1, floor_s=1.0, full_s=100.0,
+        full_peak_rss_gb=1.0, incremental_s=incremental_s, incremental_peak_rss_gb=1.0,
+        increment_rows=1, value_rfm_s=1.0, pandas_s=1.0, orders=1,
+        micro_batch_s=micro_batch_s, micro_batch_rows=1)
+
+
+def test_growth_lines_compare_each_scale_with_the_one_before():
+    results = [_result("1M", 1_000_000, 10.0, 20.0), _result("10M", 10_000_000, 15.0, 50.0),
+               _result("100M", 100_000_000, 30.0, 75.0)]
+    assert bench.growth_lines(results) == [
+        "Growth with history, 1M → 10M (10× the events): incremental day 2.5×, "
+        "micro-batch 1.5×.",
+        "Growth with history, 10M → 100M (10× the events): incremental day 1.5×, "
+        "micro-batch 2.0×.",
+    ]
+    assert bench.growth_lines(results[:1]) == []
+
+
 def test_parse_scale():
     assert bench.parse_scale("1M") == 1_000_000
     assert bench.parse_scale("500k") == 500_000
@@ -33,9 +53,12 @@ def bench_1m(tmp_path_factory):
 def test_bench_1m_completes_with_every_ratio(bench_1m):
     work, out, (result,) = bench_1m
     manifest = json.loads((work / "1M-data" / "history" / "manifest.json").read_text())
-    # the history and the new day together are exactly the generated rows
-    assert result.landing_rows + result.increment_rows == manifest["rows_total"]
+    # the history, the hour and the new day together are exactly the generated rows
+    assert (result.landing_rows + result.micro_batch_rows + result.increment_rows
+            == manifest["rows_total"])
     assert result.increment_rows > 1_000  # one day of ~1M events over a year
+    assert 0 < result.micro_batch_rows < result.increment_rows  # one hour of loading
+    assert 0 < result.micro_batch_s < result.full_s
     assert result.persons > 5_000 and result.orders > 1_000
     for value in (result.ratio_to_floor, result.incremental_share, result.speedup,
                   result.sql_speedup, result.full_peak_rss_gb, result.activation_share):
@@ -49,6 +72,7 @@ def test_bench_1m_completes_with_every_ratio(bench_1m):
     assert result.exported_rows == members
     table = out.read_text()
     assert f"| 1M | {result.landing_rows:,} |" in table
+    assert f"| {result.micro_batch_rows:,} | {result.micro_batch_s:.1f} |" in table
     assert f"{result.ratio_to_floor:.1f}×" in table
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads(out.with_suffix(".json").read_text())

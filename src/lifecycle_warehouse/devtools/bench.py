@@ -4,14 +4,18 @@ Per scale (events, e.g. 1M, 10M, 100M), on one machine, in one run:
 
 1. data: `lw generate --events N --seed 42` (reused when bench/data/<scale>-data
    already holds it), split by `_loaded_at` into the history (everything loaded before
-   the last day of the generated period, plus the CRM snapshot) and one new day (the
-   rows loaded from that day on; lifecycle_warehouse.devtools.landing_batches);
+   the last hour before the last day of the generated period, plus the CRM snapshot),
+   that hour, and one new day (the rows loaded from that day on;
+   lifecycle_warehouse.devtools.landing_batches);
 2. floor: one DuckDB query that reads every landing row of the history once (all six
    sources, in their own formats) and groups it by user identifier;
 3. full: `lw build --full-refresh` (seed, staging, gate, identity + intermediate, gate,
    marts, gate, publish) over the history, wall time and peak RSS of the process;
-4. incremental: the new day's files land next to the history, then `lw build`;
-5. RFM + value metrics: the execution time of the warehouse's own models
+4. micro-batch: the hour's files land next to the history, then `lw build` (what a
+   run every hour costs: checks, staging, identity, sessions, person-days, triggers
+   and stages, gates, publish);
+5. incremental: the new day's files land next to them, then `lw build`;
+6. RFM + value metrics: the execution time of the warehouse's own models
    (int_person_purchase_days, int_person_value_metrics, fct_rfm: `dbt run` on the
    built file, node times from run_results.json) against the pandas + lifetimes way on
    the same orders (summary_data_from_transaction_data + pandas qcut scoring).
@@ -85,6 +89,9 @@ class ScaleResult:
     change_rows: int = 0
     export_s: float = 0.0
     exported_rows: int = 0
+    # issue 16: one hour of loading landed, then `lw build` (before the new day)
+    micro_batch_s: float = 0.0
+    micro_batch_rows: int = 0
 
     @property
     def sql_speedup(self) -> float:
@@ -137,12 +144,18 @@ def _lw() -> str:
     return str(Path(sys.executable).with_name("lw"))
 
 
-def prepare_data(events: int, root: Path, env: dict[str, str]) -> tuple[Path, Path]:
-    """history/ and new_day/ landing directories for `events`, generated once."""
-    history, new_day = root / "history", root / "new_day"
+# the layout of prepared data: 2 = history, last hour, new day
+DATA_LAYOUT = 2
+
+
+def prepare_data(events: int, root: Path, env: dict[str, str]) -> tuple[Path, Path, Path]:
+    """history/, hour/ and new_day/ landing directories for `events`, generated once."""
+    history, hour, new_day = root / "history", root / "hour", root / "new_day"
     done = root / "prepared.json"
-    if done.exists() and json.loads(done.read_text()).get("events") == events:
-        return history, new_day
+    if done.exists():
+        prepared = json.loads(done.read_text())
+        if prepared.get("events") == events and prepared.get("layout") == DATA_LAYOUT:
+            return history, hour, new_day
     shutil.rmtree(root, ignore_errors=True)
     generated = root / "generated"
     _run([_lw(), "generate", "--out", str(generated), "--events", str(events),
@@ -151,17 +164,20 @@ def prepare_data(events: int, root: Path, env: dict[str, str]) -> tuple[Path, Pa
     # of earlier days loaded on or after it)
     args = json.loads((generated / "manifest.json").read_text())["args"]
     cut = datetime.fromisoformat(args["start_date"]) + timedelta(days=args["days"] - 1)
-    batches = split_landing(generated, root / "split", [cut])
+    # the micro-batch: the hour loaded just before the new day
+    batches = split_landing(generated, root / "split", [cut - timedelta(hours=1), cut])
     batches[0].rename(history)
-    batches[1].rename(new_day)
+    batches[1].rename(hour)
+    batches[2].rename(new_day)
     # The CRM file is a snapshot export loaded after the generated period: it belongs to
     # the history (a daily run gets a new snapshot, not a first one).
     for path in (new_day / "crm_customers").iterdir():
         path.rename(history / "crm_customers" / path.name)
     shutil.rmtree(generated)
     shutil.rmtree(root / "split")
-    done.write_text(json.dumps({"events": events, "seed": SEED, "new_day": f"{cut:%Y-%m-%d}"}))
-    return history, new_day
+    done.write_text(json.dumps({"events": events, "seed": SEED, "new_day": f"{cut:%Y-%m-%d}",
+                                "layout": DATA_LAYOUT}))
+    return history, hour, new_day
 
 
 def floor_query(landing: Path) -> tuple[float, int]:
@@ -326,7 +342,7 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
     root.mkdir(parents=True)
     env = scale_env(root, env_base)
     print(f"[{label}] data", flush=True)
-    history, new_day = prepare_data(events, work / f"{label}-data", env)
+    history, hour, new_day = prepare_data(events, work / f"{label}-data", env)
     landing = root / "landing"
     shutil.copytree(history, landing)
 
@@ -339,6 +355,14 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
         persons = con.sql("select count(*) from identity.int_persons").fetchall()[0][0]
     profiles = [profile_build(root, "full build", explain=2 if events >= 10_000_000 else 0)]
     (root / "logs" / "dbt.log").rename(root / "logs" / "dbt-full.log")
+
+    print(f"[{label}] micro-batch (one hour)", flush=True)
+    micro_batch_rows = _count_rows(hour)
+    shutil.copytree(hour, landing, dirs_exist_ok=True)
+    micro_batch_s, _ = _run([_lw(), "build", "--landing", str(landing), "--no-sample"],
+                            root / "micro_batch.log", env)
+    profiles.append(profile_build(root, "micro-batch"))
+    (root / "logs" / "dbt.log").rename(root / "logs" / "dbt-micro-batch.log")
 
     print(f"[{label}] incremental day", flush=True)
     increment_rows = _count_rows(new_day)
@@ -358,7 +382,8 @@ def bench_scale(label: str, events: int, work: Path, env_base: dict[str, str]) -
                        increment_rows=increment_rows, value_rfm_s=value_s, pandas_s=pandas_s,
                        orders=orders, profile=(root / "profile.md").read_text(),
                        value_rfm_sql_s=value_sql_s, changes_s=changes_s,
-                       change_rows=change_rows, export_s=export_s, exported_rows=exported_rows)
+                       change_rows=change_rows, export_s=export_s, exported_rows=exported_rows,
+                       micro_batch_s=micro_batch_s, micro_batch_rows=micro_batch_rows)
 
 
 def activation_seconds(root: Path) -> tuple[float, int, float, int]:
@@ -457,6 +482,8 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
         "Wall times from the run itself (seconds). *floor*: one DuckDB query reading every "
         "landing row once, grouped by user identifier; *full*: `lw build --full-refresh` "
         "(seeds, 3 gated layers with dbt tests and Great Expectations, publish); "
+        "*micro-batch*: one hour of loading (the hour before the new day) landed, then "
+        "`lw build` (triggers and stages published); "
         "*incremental*: one new load day landed, then `lw build`; *RFM+value*: dbt execution "
         "time of int_person_purchase_days + int_person_value_metrics + fct_rfm (`dbt run` on "
         "the built file, node times summed); *SQL*: the same three models' compiled SQL alone "
@@ -467,23 +494,27 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
         "audience's members to CSV and JSON lines; *% of full*: both over the full build. "
         "Targets (issue 6): full ≤ 300 s and ≤ 8 GB at 100M, incremental ≤ 10 % "
         "of full, full ≤ 20× floor, RFM ≥ 20× faster than pandas; (issue 17) changes + "
-        "export ≤ 10 % of the build at 10M.",
+        "export ≤ 10 % of the build at 10M; (issue 16) micro-batch ≤ 30 s at 100M, "
+        "incremental day at 100M ÷ at 10M ≤ 2.",
         "",
         "| scale | landing rows | persons | floor s | full s | ratio to floor | peak RSS GB "
-        "| new-day rows | incremental s | % of full | orders | RFM+value s | SQL s | pandas s "
+        "| hour rows | micro-batch s | new-day rows | incremental s | % of full | orders "
+        "| RFM+value s | SQL s | pandas s "
         "| speed-up (dbt / SQL) | change rows | changes s | exported rows | export s "
         "| % of full |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        "---:|---:|---:|",
+        "---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.scale} | {r.landing_rows:,} | {r.persons:,} | {r.floor_s:.1f} | "
             f"{r.full_s:.1f} | {r.ratio_to_floor:.1f}× | {r.full_peak_rss_gb:.2f} | "
+            f"{r.micro_batch_rows:,} | {r.micro_batch_s:.1f} | "
             f"{r.increment_rows:,} | {r.incremental_s:.1f} | {r.incremental_share:.0%} | "
             f"{r.orders:,} | {r.value_rfm_s:.2f} | {r.value_rfm_sql_s:.2f} | {r.pandas_s:.2f} | "
             f"{r.speedup:.1f}× / {r.sql_speedup:.1f}× | {r.change_rows:,} | {r.changes_s:.2f} | "
             f"{r.exported_rows:,} | {r.export_s:.2f} | {r.activation_share:.1%} |")
+    lines += [""] + growth_lines(results)
     lines += ["", "![time vs scale](results.png)", "", "## Where the time goes", "",
               "Slowest dbt nodes per build (from dbt's log) and, at 10M and above, DuckDB's "
               "operator profile (EXPLAIN ANALYZE) of the two slowest models of the full "
@@ -504,6 +535,21 @@ def write_results(results: list[ScaleResult], out: Path, command: str) -> None:
         indent=1))
 
 
+def growth_lines(results: list[ScaleResult]) -> list[str]:
+    """Growth with history: the incremental day's time at each scale over the scale
+    before it (issue 16's target: ≤ 2 from 10M to 100M, ten times the history)."""
+    lines = []
+    for smaller, larger in zip(results, results[1:], strict=False):
+        if not (smaller.incremental_s and smaller.micro_batch_s):
+            continue
+        lines.append(
+            f"Growth with history, {smaller.scale} → {larger.scale} "
+            f"({larger.events / smaller.events:.0f}× the events): incremental day "
+            f"{larger.incremental_s / smaller.incremental_s:.1f}×, micro-batch "
+            f"{larger.micro_batch_s / smaller.micro_batch_s:.1f}×.")
+    return lines
+
+
 def write_chart(results: list[ScaleResult], out: Path) -> None:
     import matplotlib
 
@@ -515,6 +561,7 @@ def write_chart(results: list[ScaleResult], out: Path) -> None:
     for values, label, style in (
         ([r.full_s for r in results], "full gated build", "o-"),
         ([r.incremental_s for r in results], "incremental day", "s-"),
+        ([r.micro_batch_s for r in results], "micro-batch (one hour)", "v-"),
         ([r.floor_s for r in results], "floor (read + group once)", "^--"),
         ([r.pandas_s for r in results], "pandas + lifetimes RFM", "x:"),
         ([r.value_rfm_s for r in results], "warehouse RFM + value models (dbt)", "d:"),
@@ -540,7 +587,8 @@ def run_bench(scales: list[str], work: Path, out: Path, command: str) -> list[Sc
         result = bench_scale(label, parse_scale(label), work, env)
         print(f"[{label}] full {result.full_s:.1f} s ({result.ratio_to_floor:.1f}× floor "
               f"{result.floor_s:.1f} s), incremental {result.incremental_s:.1f} s "
-              f"({result.incremental_share:.0%}), RFM {result.speedup:.1f}× pandas", flush=True)
+              f"({result.incremental_share:.0%}), micro-batch "
+              f"{result.micro_batch_s:.1f} s, RFM {result.speedup:.1f}× pandas", flush=True)
         results.append(result)
         write_results(results, out, command)
         write_chart(results, out.with_suffix(".png"))
