@@ -122,3 +122,35 @@ def test_at_least_one_fails_on_an_empty_table(warehouse):
     with pytest.raises(BuildError) as raised:
         warehouse.dbt("test", "--select", RFM_TESTS)
     assert _failing(raised.value) == {"at_least_one_fct_rfm_person_id": 1}
+
+
+CRM_HEADER = ("customer_id,email,phone,first_name,country,signup_date,consent_email,"
+              "consent_sms,consent_push,consent_whatsapp,account_closed,referred_by,"
+              "updated_at,_loaded_at")
+
+
+def test_csv_drift_is_read_from_every_files_header(make_warehouse, tmp_path, monkeypatch):
+    """A CSV source's drift test reads the header of each file, 16 files a query
+    (lw_csv_headers): a column that only the 18th of 30 files carries, in the second
+    query, is reported, and a file with a 3 MB line reads. DuckDB reserves a 32 MiB
+    read buffer per file while it unions the files' schemas: one query over the 30
+    files needs 960 MiB and fails under a 768 MB memory limit (the 100M benchmark ran
+    out of memory so at 162 files), 16 files at a time need 512 MiB."""
+    monkeypatch.setenv("LW_DUCKDB_MEMORY_LIMIT", "768MB")
+    folder = tmp_path / "landing" / "crm_customers"
+    folder.mkdir(parents=True)
+    row = "U00000001,a@example.com,,Ann,DE,2025-01-01,true,false,false,false,false,,{},{}"
+    for number in range(30):
+        header = CRM_HEADER + (",loyalty_tier" if number == 17 else "")
+        extra = ",gold" if number == 17 else ""
+        long_name = "x" * 3_000_000 if number == 3 else "Ann"
+        lines = [header, row.replace("Ann", long_name).format(
+            "2025-01-02 10:00:00", "2025-01-02 11:00:00") + extra]
+        (folder / f"part-{number:05d}.csv").write_text("\n".join(lines) + "\n")
+    warehouse = make_warehouse("csv_drift", tmp_path / "landing")
+    step = warehouse.dbt("test", "--select", "crm_landing_has_no_unexpected_columns")
+    assert step.statuses["warn"] == 1, step.statuses
+    with duckdb.connect(str(warehouse.paths.database), read_only=True) as con:
+        reported = con.execute("select unexpected_column from "
+                               "test_failures.crm_landing_has_no_unexpected_columns").fetchall()
+    assert reported == [("loyalty_tier",)]

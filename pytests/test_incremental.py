@@ -16,7 +16,7 @@ warehouse is one full build over all files. Every mart must be identical, row fo
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -43,6 +43,10 @@ LANDING_AUDIT = ("stg_landing__row_counts", "stg_landing__quarantined_rows")
 CUTS = [datetime(2025, 2, 15), datetime(2025, 3, 15), datetime(2025, 4, 10),
         datetime(2025, 4, 10, 12), datetime(2025, 4, 10, 13), datetime(2025, 4, 10, 14)]
 STRAGGLER_HOURS = 36  # inside the default lookback of 72 hours
+# the first hourly micro-batch: loaded before 13:00 on 2025-04-10, so the last complete day
+# is 2025-04-09 and the newest complete hour ends at 12:00 (var trigger_window_end)
+HOURLY_LOAD = 5
+HOUR_WINDOW_END = datetime(2025, 4, 10, 12)
 
 
 def _paths(root: Path, landing: Path) -> Paths:
@@ -80,8 +84,24 @@ def builds(tmp_path_factory):
         with duckdb.connect(str(incremental.database), read_only=True) as con:
             counts.append(con.sql("select count(*) from intermediate.int_events_unioned")
                           .fetchall()[0][0])
+        if number == HOURLY_LOAD:
+            hourly = _hour_window_triggers(root, incremental)
     return {"full": full.database, "incremental": incremental.database, "counts": counts,
-            "batches": batches, "growing": growing}
+            "batches": batches, "growing": growing, **hourly}
+
+
+def _hour_window_triggers(root: Path, incremental: Paths) -> dict:
+    """The triggers of the hourly load with the day window (as built) and, on a copy of
+    the warehouse, with var trigger_window_end newest_complete_hour (the window and
+    what it feeds rebuilt, their data tests run); the loads go on with the day window."""
+    hourly = _paths(root / "hourly", incremental.landing_dir)
+    hourly.database.parent.mkdir()
+    shutil.copyfile(incremental.database, hourly.database)
+    run_dbt(["build", "--select", "int_triggers__window+", "--exclude", "resource_type:unit_test",
+             "--vars", "{trigger_window_end: newest_complete_hour}",
+             "--target-path", str(root / "hourly" / "target")], hourly)
+    return {"day_window": _rows(incremental.database, "marts.fct_customer_triggers"),
+            "hourly": hourly.database}
 
 
 def test_loads_are_really_incremental(builds):
@@ -185,3 +205,43 @@ def test_marts_identical(builds, mart):
     full = _rows(builds["full"], f"marts.{mart}")
     assert full, mart
     assert _rows(builds["incremental"], f"marts.{mart}") == full
+
+
+def test_hour_window_triggers_are_fresh(builds):
+    """var trigger_window_end newest_complete_hour on the hourly load: the window ends at
+    12:00 on the day after as_of_date, where the day window ends at midnight, and the
+    cart abandonments of that morning fire in the run that loaded them, each a new
+    episode. The persons equal an independent reading of the rule on the same events."""
+    with duckdb.connect(str(builds["hourly"]), read_only=True) as con:
+        window = con.sql("select as_of_date, window_start_at, window_end_at "
+                         "from intermediate.int_triggers__window").fetchall()
+        carts = con.sql("select person_id, evidence_at, is_new_episode, window_end_at "
+                        "from marts.fct_customer_triggers where trigger_name = 'cart_abandoned' "
+                        "order by person_id").fetchall()
+        expected = [person for (person,) in con.sql(f"""
+            select cart.person_id
+            from intermediate.int_events_unioned as cart
+            join identity.int_persons as persons using (person_id)
+            where cart.is_user_initiated
+              and cart.event_name in ('added_to_cart', 'checkout_started')
+              and cart.event_at >= timestamp '{HOUR_WINDOW_END:%Y-%m-%d %H:%M}' - interval 24 hour
+              and cart.event_at < timestamp '{HOUR_WINDOW_END:%Y-%m-%d %H:%M}'
+              and not persons.is_only_excluded_identifiers
+              and not exists (
+                  select 1 from intermediate.int_orders as orders
+                  where orders.is_order and orders.person_id = cart.person_id
+                    and orders.ordered_at >= cart.event_at
+                    and orders.ordered_at < timestamp '{HOUR_WINDOW_END:%Y-%m-%d %H:%M}')
+            group by cart.person_id
+            order by cart.person_id""").fetchall()]
+    day_start = datetime(2025, 4, 10)
+    assert window == [(date(2025, 4, 9), datetime(2025, 4, 9, 12), HOUR_WINDOW_END)]
+    assert [person for person, *_ in carts] == expected
+    fresh = [row for row in carts if row[1] >= day_start]
+    assert fresh, carts
+    assert all(is_new for _, _, is_new, _ in fresh)
+    assert {end for *_, end in carts} == {HOUR_WINDOW_END}
+    # the day window of the same load ends at midnight and sees none of that morning
+    day_window = builds["day_window"]
+    assert day_window and all(row[3] == day_start for row in day_window)
+    assert not [row for row in day_window if row[4] >= day_start]

@@ -1,8 +1,10 @@
--- One row per person × trigger firing on as_of_date, with the timestamp of the event
--- that proves it, for marketing automation. Only data up to the end of as_of_date
--- counts. The abandonment window is [end of as_of_date - trigger_lookback_hours, end
--- of as_of_date), start inclusive. An order (or cart event) at the same second as the
--- cart (or product view) event counts as after it: a conversion, not an abandonment.
+-- One row per person × trigger firing at window_end_at, with the timestamp of the event
+-- that proves it, for marketing automation. Only data before window_end_at counts: the
+-- end of as_of_date, or with var trigger_window_end newest_complete_hour the end of the
+-- newest complete hour (int_triggers__window). The abandonment window is
+-- [window_end_at - trigger_lookback_hours, window_end_at), start inclusive. An order
+-- (or cart event) at the same second as the cart (or product view) event counts as
+-- after it: a conversion, not an abandonment.
 --   cart_abandoned              latest added_to_cart / checkout_started in the window
 --                               with no order (int_orders.is_order) at or after it
 --   browse_abandoned            latest product_viewed in the window with no cart event
@@ -18,7 +20,8 @@
 -- held (cart / browse: the day of the evidence event; first_purchase_not_repeated: the
 -- day after the repurchase cycle ran out; decline_alert: the first day of the current
 -- run of declining days, int_person_decline_episodes), and is_new_episode marks the
--- rows whose episode starts on as_of_date. A row on later days is the same episode;
+-- rows whose episode starts on as_of_date (or, in an hour window, on the day after it,
+-- up to window_end_at). A row on later days is the same episode;
 -- fct_audience_changes (written at publish) lists each episode's entry once.
 with
 
@@ -65,10 +68,11 @@ final as (
         fired.person_id,
         fired.trigger_name,
         trigger_window.as_of_date,
+        trigger_window.window_end_at,
         cast(fired.evidence_at as timestamp) as evidence_at,
         fired.episode_started_on,
         fired.evidence,
-        fired.episode_started_on = trigger_window.as_of_date as is_new_episode,
+        fired.episode_started_on >= trigger_window.as_of_date as is_new_episode,
         coalesce(contactability.is_reachable_email, false) as is_reachable_email,
         coalesce(contactability.is_reachable_sms, false) as is_reachable_sms,
         coalesce(contactability.is_reachable_push, false) as is_reachable_push,
