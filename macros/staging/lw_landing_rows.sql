@@ -307,16 +307,12 @@
 {#- The column names of one CSV file (lw_read_lines' dialect): its header line's fields,
     or the dialect's names when the files have no header. -#}
 {% macro lw_csv_header(file, dialect) -%}
-    {%- set delimiter = dialect.get('delimiter') or ',' -%}
-    {%- set quote = dialect.get('quote') or '"' -%}
     {%- set names = [] -%}
     {%- if dialect.get('header', true) and execute -%}
         {%- set first_line = run_query(
             "select column_name from (describe select * from read_csv(" ~ lw_sql_string(file)
             ~ ", header = true, all_varchar = true, " ~ lw_lines_dialect() ~ ")) limit 1").columns[0].values()[0] -%}
-        {%- for name in first_line.split(delimiter) -%}
-            {%- do names.append(name.strip().strip(quote)) -%}
-        {%- endfor -%}
+        {%- do names.extend(lw_csv_header_names(first_line, dialect)) -%}
     {%- else -%}
         {%- do names.extend(dialect.get('names') or []) -%}
     {%- endif -%}
@@ -329,8 +325,6 @@
     (32 MiB, for lines up to 16 MiB) per file while it unions the files' schemas, so one
     query over every file ran out of memory at 162 files (the 100M benchmark). -#}
 {% macro lw_csv_headers(files, dialect={}) -%}
-    {%- set delimiter = dialect.get('delimiter') or ',' -%}
-    {%- set quote = dialect.get('quote') or '"' -%}
     {%- set names = [] -%}
     {%- for chunk in files | batch(16) if execute -%}
         {%- set quoted = [] -%}
@@ -341,11 +335,22 @@
             ~ "], header = true, all_varchar = true, union_by_name = true, "
             ~ lw_lines_dialect() ~ "))") -%}
         {%- for header_line in described.columns[0].values() -%}
-            {%- for name in header_line.split(delimiter) -%}
-                {%- set name = name.strip().strip(quote) -%}
-                {%- if name not in names -%}{%- do names.append(name) -%}{%- endif -%}
+            {%- for name in lw_csv_header_names(header_line, dialect) if name not in names -%}
+                {%- do names.append(name) -%}
             {%- endfor -%}
         {%- endfor -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#- The column names in one CSV header line: its fields split at the dialect's
+    delimiter (','), trimmed and unquoted ('"'); lw_csv_header and lw_csv_headers. -#}
+{% macro lw_csv_header_names(header_line, dialect) -%}
+    {%- set delimiter = dialect.get('delimiter') or ',' -%}
+    {%- set quote = dialect.get('quote') or '"' -%}
+    {%- set names = [] -%}
+    {%- for name in header_line.split(delimiter) -%}
+        {%- do names.append(name.strip().strip(quote)) -%}
     {%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
