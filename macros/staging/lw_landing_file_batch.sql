@@ -168,13 +168,14 @@
     {{ return(target.type == 'duckdb' and model.resource_type != 'unit_test') }}
 {%- endmacro %}
 
-{#- The raw record of a landing row (lw_row_to_json) without the reader's _lw_path
-    column, so that the same row gives the same raw_record whatever file it came in. -#}
-{% macro lw_landing_record(relation_alias) -%}
+{#- The raw record (JSON) of a landing row, given as its struct (lw_row_struct of the
+    base model's source alias), without the reader's _lw_path column, so that the same
+    row gives the same raw_record whatever file it came in. -#}
+{% macro lw_landing_record(landing_row) -%}
     {%- if lw_landing_rows_carry_file() -%}
-        cast(json_merge_patch(to_json({{ relation_alias }}), '{"_lw_path": null}') as varchar)
+        cast(json_merge_patch(to_json({{ landing_row }}), '{"_lw_path": null}') as varchar)
     {%- else -%}
-        {{ lw_row_to_json(relation_alias) }}
+        {{ lw_row_to_json(landing_row) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -3,7 +3,7 @@
 {{ config(enabled=lw_source_enabled('crm')) }}
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_crm__customers') }}
     where reject_reason is null
 ),

@@ -4,7 +4,7 @@
 {{ config(enabled=var('event_sources') | length > 0) }}
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_events__events') }}
     where reject_reason is null
 ),

@@ -11,7 +11,7 @@
 
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_messaging__webhooks') }}
     where
         reject_reason is null

@@ -3,7 +3,7 @@
 {{ config(enabled=lw_source_enabled('online_orders')) }}
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_online_orders__orders') }}
     where reject_reason is null
 ),

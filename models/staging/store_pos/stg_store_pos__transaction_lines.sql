@@ -3,7 +3,7 @@
 {{ config(enabled=lw_source_enabled('store_pos')) }}
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_store_pos__transaction_lines') }}
     where reject_reason is null
 ),

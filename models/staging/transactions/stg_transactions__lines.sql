@@ -7,7 +7,7 @@
 {{ config(enabled=var('transaction_sources') | length > 0) }}
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_transactions__lines') }}
     where reject_reason is null
 ),

@@ -10,7 +10,7 @@
 
 with
 
-validated as (
+validated as {{ lw_deduplicate_input() }} (
     select * from {{ ref('base_web__events') }}
     where
         reject_reason is null

@@ -45,7 +45,7 @@ typed as (
         end as recipient_phone,
         case when lower(trim(source.channel)) in ('push', 'in_app') then trim(source.recipient) end
             as recipient_device_id,
-        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_row_struct('source') }} as landing_row,
         {{ lw_landing_path_column('source') }} as _lw_path
     from source
     cross join default_country
@@ -104,7 +104,9 @@ final as (
         -- the run that read the file: data tests of an incremental run check these rows
         {{ lw_run_started_at() }} as dbt_updated_at,
         -- the raw row is kept for rejected rows only (the quarantine's)
-        case when validated.reject_reason is not null then validated.raw_record end as raw_record
+        case
+            when validated.reject_reason is not null then {{ lw_landing_record('validated.landing_row') }}
+        end as raw_record
     from validated
     left join landing_files
         on validated._lw_path = landing_files._lw_path

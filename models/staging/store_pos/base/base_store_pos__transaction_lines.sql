@@ -65,7 +65,7 @@ typed as (
         source.currency as currency_code,
         fx_rates.rate_to_base,
         lower(source.is_return) = 'true' as is_return,
-        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_row_struct('source') }} as landing_row,
         {{ lw_landing_path_column('source') }} as _lw_path
     from source
     left join stores
@@ -141,7 +141,9 @@ final as (
         -- the run that read the file: data tests of an incremental run check these rows
         {{ lw_run_started_at() }} as dbt_updated_at,
         -- the raw row is kept for rejected rows only (the quarantine's)
-        case when mapped.reject_reason is not null then mapped.raw_record end as raw_record
+        case
+            when mapped.reject_reason is not null then {{ lw_landing_record('mapped.landing_row') }}
+        end as raw_record
     from mapped
     left join landing_files
         on mapped._lw_path = landing_files._lw_path

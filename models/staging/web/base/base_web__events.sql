@@ -39,7 +39,7 @@ typed as (
         source.utm_source,
         source.utm_medium,
         source.utm_campaign,
-        {{ lw_landing_record('source') }} as raw_record,
+        {{ lw_row_struct('source') }} as landing_row,
         {{ lw_landing_path_column('source') }} as _lw_path
     from source
 ),
@@ -93,7 +93,9 @@ final as (
         -- the run that read the file: data tests of an incremental run check these rows
         {{ lw_run_started_at() }} as dbt_updated_at,
         -- the raw row is kept for rejected rows only (the quarantine's)
-        case when validated.reject_reason is not null then validated.raw_record end as raw_record
+        case
+            when validated.reject_reason is not null then {{ lw_landing_record('validated.landing_row') }}
+        end as raw_record
     from validated
     left join landing_files
         on validated._lw_path = landing_files._lw_path
