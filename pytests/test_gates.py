@@ -355,3 +355,20 @@ def test_serving_files_in_one_directory_keep_their_own_volume_history(tmp_path):
     assert load_history(demo) == {"staging": {"staging.stg_web__events": 994582}}
     assert load_history(cdnow) == {"staging": {"staging.stg_transactions__lines": 69659}}
     assert history_path(cdnow) == tmp_path / "cdnow.gate_history.json"
+
+
+def test_stored_suite_holds_each_check_once_after_repeated_runs(tmp_path, config, docs_dir):
+    """The suite is stored whole once per run (its expectations given to the constructor):
+    a second run replaces the stored suite, never appends to it."""
+    database = make_database(tmp_path / "ok.duckdb")
+    for _ in range(2):
+        report = gate("marts", database, config, docs_dir)
+    assert report.success, report.format()
+    stored = list((docs_dir / "_store" / "expectations").glob("lw_marts*"))
+    assert len(stored) == 1, stored
+    suite = json.loads(stored[0].read_text())
+    validated = [check for check in report.checks if check.expectation != "skipped"]
+    columns = [expectation["kwargs"]["column"] for expectation in suite["expectations"]]
+    assert len(columns) == len(set(columns)) == len(validated) > 10
+    assert {expectation["type"] for expectation in suite["expectations"]} == {
+        "expect_column_max_to_be_between"}
